@@ -1,0 +1,5 @@
+from shared.greeting import greet
+
+
+def test_greet() -> None:
+    assert greet("Ada") == "Hello, Ada!"

@@ -1,0 +1,130 @@
+"""Rich renderables for results: validation reports, plans and packages. Nothing prints here."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Group, RenderableType
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from funcpub.package import Artifact
+from funcpub.plan import Plan
+from funcpub.validate import Finding
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
+
+
+def human_size(size: int) -> str:
+    """1536 -> '1.5 KiB'."""
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError  # pragma: no cover - the loop always returns
+
+
+def render_findings(findings: Iterable[Finding]) -> RenderableType:
+    """Compiler-style lines, `path:line: severity CODE message`, each with its hint."""
+    lines: list[RenderableType] = []
+    for finding in findings:
+        style = SEVERITY_STYLE[finding.severity]
+        line = Text.assemble(
+            (f"{finding.location or 'app'}: ", "bold"),
+            (f"{finding.severity} {finding.code} ", style),
+            finding.message,
+        )
+        lines.append(line)
+        if finding.hint:
+            lines.append(Text(f"    hint: {finding.hint}", style="dim"))
+    return Group(*lines)
+
+
+def count_summary(findings: Iterable[Finding]) -> str:
+    """'2 errors, 1 warning'."""
+    severities = [finding.severity for finding in findings]
+    errors, warnings = severities.count("error"), severities.count("warning")
+    return f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}"
+
+
+def render_artifact(artifact: Artifact) -> RenderableType:
+    """The written package: path, entries, size, sha256."""
+    table = Table(show_header=False, box=None, title="package", title_justify="left")
+    table.add_row("path", escape(str(artifact.path)))
+    table.add_row("files", str(artifact.file_count))
+    table.add_row("size", f"{human_size(artifact.size)} ({artifact.size} bytes)")
+    table.add_row("sha256", artifact.sha256)
+    return table
+
+
+def _key_values(title: str, rows: Iterable[tuple[str, str]]) -> Table:
+    table = Table(show_header=False, box=None, title=title, title_justify="left")
+    for key, value in rows:
+        table.add_row(key, escape(value))
+    return table
+
+
+def _functions_table(plan: Plan) -> Table:
+    table = Table(title=f"functions ({len(plan.functions)})", title_justify="left")
+    for column in ("name", "trigger", "route", "script"):
+        table.add_column(column)
+    for function in plan.functions:
+        route = function.route or ""
+        table.add_row(function.name, function.trigger or "-", route, function.script)
+    return table
+
+
+def _files_table(plan: Plan) -> Table:
+    files = plan.files
+    deps = "yes" if plan.ships_python_packages else "no (built on Azure)"
+    rows = [
+        ("files", f"{files.count} ({human_size(files.total_bytes)}), {files.ignored} ignored"),
+        (".python_packages ships", deps),
+        *((f"  {item.path}", human_size(item.size)) for item in files.largest),
+    ]
+    return _key_values("files", rows)
+
+
+def _commands(plan: Plan) -> RenderableType:
+    lines: list[RenderableType] = [Text(f"build: {plan.strategy}", style="italic")]
+    for command in plan.commands:
+        lines.append(Text(f" {command.purpose} ({command.where}):"))
+        lines.append(Text(f"   $ {command.display()}", style="bold"))
+    if not plan.commands:
+        lines.append(Text(" no commands: nothing is built"))
+    return Group(*lines)
+
+
+def _settings_table(plan: Plan) -> Table:
+    table = Table(title="app setting changes (applied only where different)", title_justify="left")
+    table.add_column("scope", no_wrap=True)
+    table.add_column("key", no_wrap=True)
+    table.add_column("change", no_wrap=True)
+    table.add_column("why", overflow="fold")
+    for change in plan.setting_changes:
+        action = f"= {change.value}" if change.action == "ensure" else "remove"
+        table.add_row(change.scope, change.key, escape(action), change.reason)
+    return table
+
+
+def render_plan(plan: Plan) -> RenderableType:
+    """The whole plan, as tables."""
+    where = plan.app_name + (f" (slot {plan.slot})" if plan.slot else "") if plan.app_name else ""
+    overview = _key_values(
+        "plan" + (f" for {where}" if where else ""),
+        [
+            ("project", str(plan.project_root)),
+            ("model", plan.model),
+            ("python", f"{plan.python_version} on Functions {plan.functions_version}.x"),
+            ("target", plan.target.describe()),
+        ],
+    )
+    parts: list[RenderableType] = [overview, _functions_table(plan), _files_table(plan)]
+    parts.append(_commands(plan))
+    if plan.setting_changes:
+        parts.append(_settings_table(plan))
+    if plan.findings:
+        parts += [Text(f"findings: {count_summary(plan.findings)}"), render_findings(plan.findings)]
+    return Group(*parts)

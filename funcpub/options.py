@@ -1,0 +1,208 @@
+"""Configuration, parsed once into a frozen `Options`.
+
+Precedence, highest first: command line > `FUNCPUB_*` environment variables >
+`[tool.funcpub]` in the app's pyproject.toml > packaged defaults (resources/defaults.toml).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final, Literal, cast, get_args
+
+from funcpub.errors import ConfigError
+from funcpub.resources import TOMLDecodeError, parse_toml, read_toml
+
+StrategyName = Literal["local", "docker", "remote", "none"]
+Installer = Literal["uv", "pip"]
+CommandName = Literal["validate", "pack", "publish"]
+Source = Literal["command line", "environment", "pyproject.toml", "default"]
+
+BUILDS_BY_COMMAND: Final[Mapping[CommandName, tuple[StrategyName, ...]]] = {
+    "validate": get_args(StrategyName),
+    "pack": ("local", "docker", "none"),
+    "publish": get_args(StrategyName),
+}
+ENV_PREFIX: Final = "FUNCPUB_"
+_PYTHON_VERSION = re.compile(r"3\.\d{1,2}")
+_FUNCTIONS_VERSION = re.compile(r"~?(\d+)(?:\.x|\.\*)?")
+# Slot names share the site-name alphabet; Azure caps the combined host name at 59 characters.
+_SLOT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,57}[A-Za-z0-9])?")
+
+
+def _parse_python_version(value: str) -> str:
+    if not _PYTHON_VERSION.fullmatch(value):
+        msg = f"python-version must look like 3.11, got {value!r}"
+        raise ConfigError(msg)
+    return value
+
+
+def _parse_functions_version(value: str) -> str:
+    match = _FUNCTIONS_VERSION.fullmatch(value)
+    if not match:
+        msg = f"functions-version must be a major version such as 4 (or ~4), got {value!r}"
+        raise ConfigError(msg)
+    return match.group(1)
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in choices:
+            msg = f"{name} must be one of {', '.join(choices)}, got {value!r}"
+            raise ConfigError(msg)
+        return value
+
+    return parse
+
+
+def _parse_slot(value: str) -> str:
+    if not _SLOT_NAME.fullmatch(value):
+        msg = f"slot must be letters, digits and hyphens (1-59 characters), got {value!r}"
+        raise ConfigError(msg)
+    return value
+
+
+PARSERS: Final[Mapping[str, Callable[[str], str]]] = {
+    "build": _choice("build", get_args(StrategyName)),
+    "python-version": _parse_python_version,
+    "functions-version": _parse_functions_version,
+    "installer": _choice("installer", get_args(Installer)),
+    "slot": _parse_slot,
+}
+
+
+def env_var(key: str) -> str:
+    """The environment variable of a key: `python-version` -> FUNCPUB_PYTHON_VERSION."""
+    return ENV_PREFIX + key.upper().replace("-", "_")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Options:
+    """The effective configuration of one run."""
+
+    command: CommandName
+    build: StrategyName
+    python_version: str
+    functions_version: str
+    installer: Installer
+    slot: str | None
+    sources: Mapping[str, Source]
+    warnings: tuple[str, ...] = field(default=())
+
+    def summary(self) -> tuple[tuple[str, str, Source], ...]:
+        """(key, value, where it came from) for every setting, printed at the start of a run."""
+        values = {
+            "build": self.build,
+            "python-version": self.python_version,
+            "functions-version": self.functions_version,
+            "installer": self.installer,
+            "slot": self.slot or "(production)",
+        }
+        return tuple((key, value, self.sources[key]) for key, value in values.items())
+
+
+def read_pyproject_config(app_root: Path) -> dict[str, str]:
+    """The `[tool.funcpub]` table of the app's pyproject.toml, values as strings."""
+    path = app_root / "pyproject.toml"
+    if not path.is_file():
+        return {}
+    try:
+        data = parse_toml(path.read_text(encoding="utf-8"))
+    except (TOMLDecodeError, UnicodeDecodeError) as error:
+        msg = f"{path} is not valid TOML: {error}"
+        raise ConfigError(msg, hint="fix the file or remove the [tool.funcpub] table") from None
+    table = data.get("tool", {}).get("funcpub", {})
+    if not isinstance(table, dict):
+        msg = f"[tool.funcpub] in {path} must be a table"
+        raise ConfigError(msg)
+    return {key: _config_string(path, key, value) for key, value in table.items()}
+
+
+def _config_string(path: Path, key: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        msg = f"[tool.funcpub] {key} in {path} must be a string, got {value!r}"
+        raise ConfigError(msg, hint=f'quote it: {key} = "{value}"')
+    return str(value)
+
+
+def _reject_unknown_keys(config: Mapping[str, object], origin: str) -> None:
+    for key in config:
+        if key not in PARSERS:
+            close = difflib.get_close_matches(key, PARSERS, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(PARSERS)}"
+            msg = f"unknown configuration key {key!r} in {origin}"
+            raise ConfigError(msg, hint=hint)
+
+
+def _unknown_env_warnings(environ: Mapping[str, str]) -> tuple[str, ...]:
+    known = {env_var(key) for key in PARSERS}
+    return tuple(
+        f"ignoring unknown environment variable {name}"
+        for name in sorted(environ)
+        if name.startswith(ENV_PREFIX) and name not in known
+    )
+
+
+def _defaults(command: CommandName) -> dict[str, str | None]:
+    data = read_toml("defaults.toml")
+    build_defaults: dict[str, str] = data.pop("build")
+    return {**data, "build": build_defaults.get(command, build_defaults["publish"]), "slot": None}
+
+
+def resolve_options(
+    command: CommandName,
+    app_root: Path,
+    cli: Mapping[str, str | None],
+    environ: Mapping[str, str],
+) -> Options:
+    """Merge every configuration level into `Options`; ConfigError on any bad value."""
+    pyproject = read_pyproject_config(app_root)
+    _reject_unknown_keys(pyproject, f"{app_root / 'pyproject.toml'} [tool.funcpub]")
+    _reject_unknown_keys(cli, "the command line")
+    layers: tuple[tuple[Source, Mapping[str, str | None]], ...] = (
+        ("command line", cli),
+        ("environment", {key: environ.get(env_var(key)) for key in PARSERS}),
+        ("pyproject.toml", pyproject),
+        ("default", _defaults(command)),
+    )
+    values: dict[str, str | None] = {}
+    sources: dict[str, Source] = {}
+    for key, parse in PARSERS.items():
+        source, raw = next(
+            ((name, layer[key]) for name, layer in layers if layer.get(key) is not None),
+            ("default", None),
+        )
+        values[key] = None if raw is None else _parse_from(source, key, raw, parse)
+        sources[key] = source
+    _check_build_allowed(command, cast("StrategyName", values["build"]), sources["build"])
+    return Options(
+        command=command,
+        build=cast("StrategyName", values["build"]),
+        python_version=cast("str", values["python-version"]),
+        functions_version=cast("str", values["functions-version"]),
+        installer=cast("Installer", values["installer"]),
+        slot=values["slot"],
+        sources=sources,
+        warnings=_unknown_env_warnings(environ),
+    )
+
+
+def _parse_from(source: Source, key: str, raw: str, parse: Callable[[str], str]) -> str:
+    try:
+        return parse(raw)
+    except ConfigError as error:
+        where = {
+            "environment": f" (from {env_var(key)})",
+            "pyproject.toml": " (from pyproject.toml)",
+        }
+        raise ConfigError(error.message + where.get(source, ""), hint=error.hint) from None
+
+
+def _check_build_allowed(command: CommandName, build: StrategyName, source: Source) -> None:
+    allowed = BUILDS_BY_COMMAND[command]
+    if build not in allowed:
+        msg = f"`funcpub {command}` cannot run a {build} build (build={build} from {source})"
+        raise ConfigError(msg, hint=f"use --build {'|'.join(allowed)}")

@@ -1,0 +1,207 @@
+"""The reproducible, streaming zip writer.
+
+The same files give the same bytes: entries sorted by the UTF-8 bytes of their names, one fixed
+timestamp (SOURCE_DATE_EPOCH or `DEFAULT_TIMESTAMP`), Unix modes reduced to 0644/0755, no folder
+entries. Files are copied in chunks and the archive goes to a temporary file next to the
+destination, renamed into place only once complete (https://reproducible-builds.org/docs/).
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import itertools
+import os
+import re
+import tempfile
+import time
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Final
+
+from funcpub.errors import BuildError, ConfigError
+from funcpub.ignore import IncludedFile
+
+Timestamp = tuple[int, int, int, int, int, int]
+
+# hatchling's reproducible default: late enough that no unzip converting DOS times to local time
+# lands before 1980, the earliest date a zip can store.
+DEFAULT_TIMESTAMP: Final[Timestamp] = (2020, 2, 2, 0, 0, 0)
+EARLIEST: Final[Timestamp] = (1980, 1, 1, 0, 0, 0)
+LATEST: Final[Timestamp] = (2107, 12, 31, 23, 59, 58)  # a DOS date's 7-bit year runs out
+
+CHUNK_SIZE: Final = 1 << 20
+# Entries above this get ZIP64 headers up front, as zipfile needs to know before writing; well
+# below zipfile.ZIP64_LIMIT (2 GiB) so that deflate's worst-case growth still fits.
+ZIP64_THRESHOLD: Final = 1 << 30
+REGULAR_MODE: Final = 0o100644
+EXECUTABLE_MODE: Final = 0o100755
+UNIX: Final = 3  # "version made by" host system, so that unzip honours external_attr modes
+ARTIFACT_MODE: Final = 0o644
+
+_EPOCH = re.compile(r"-?[0-9]+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Artifact:
+    """A written zip."""
+
+    path: Path
+    file_count: int
+    size: int  # bytes of the zip
+    sha256: str  # hex digest of the zip bytes
+
+
+def zip_timestamp(environ: Mapping[str, str] | None = None) -> Timestamp:
+    """The entries' date: SOURCE_DATE_EPOCH (UTC) when set, else `DEFAULT_TIMESTAMP`."""
+    value = (os.environ if environ is None else environ).get("SOURCE_DATE_EPOCH", "").strip()
+    if not value:
+        return DEFAULT_TIMESTAMP
+    if not _EPOCH.fullmatch(value):
+        msg = f"SOURCE_DATE_EPOCH={value!r} is not a whole number of seconds"
+        raise ConfigError(msg, hint="Set it to a Unix time, e.g. $(git log -1 --format=%ct).")
+    seconds = max(int(value), calendar.timegm(EARLIEST))
+    if seconds > calendar.timegm(LATEST):
+        msg = f"SOURCE_DATE_EPOCH={value} is after 2107, the last date a zip can store"
+        raise ConfigError(msg, hint="Set it to a Unix time before 2108.")
+    moment = time.gmtime(seconds)
+    # Zip times have 2-second steps: round down so the tuple reads back unchanged.
+    second = moment.tm_sec - moment.tm_sec % 2
+    return (moment.tm_year, moment.tm_mon, moment.tm_mday, moment.tm_hour, moment.tm_min, second)
+
+
+def write_zip(
+    files: Iterable[IncludedFile],
+    destination: Path,
+    *,
+    timestamp: Timestamp | None = None,
+    compresslevel: int = 6,
+) -> Artifact:
+    """Write `files` to `destination` atomically; BuildError if a source cannot be read."""
+    if not 0 <= compresslevel <= 9:
+        msg = f"compresslevel must be 0-9, not {compresslevel}"
+        raise ValueError(msg)
+    entries = _sorted_entries(files)
+    date_time = zip_timestamp() if timestamp is None else timestamp
+    temporary = _temporary_next_to(destination)
+    try:
+        digest, size = _write_archive(temporary, entries, date_time, compresslevel)
+        _move(temporary, destination)
+    except BaseException:  # also Ctrl-C: never leave a partial zip behind
+        temporary.unlink(missing_ok=True)
+        raise
+    return Artifact(path=destination, file_count=len(entries), size=size, sha256=digest)
+
+
+def _temporary_next_to(destination: Path) -> Path:
+    """A new empty file in the destination's folder, so that the final rename is atomic."""
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(
+            prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
+        )
+    except OSError as exc:
+        raise _write_error(destination, exc) from None
+    os.close(handle)
+    return Path(name)
+
+
+def _write_archive(
+    path: Path, entries: list[IncludedFile], date_time: Timestamp, compresslevel: int
+) -> tuple[str, int]:
+    """Write the zip to `path`; return its SHA-256 and size."""
+    try:
+        with path.open("wb") as archive:
+            _write_entries(archive, entries, date_time, compresslevel)
+            archive.flush()
+            os.fsync(archive.fileno())
+        path.chmod(ARTIFACT_MODE)
+        return _sha256(path)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
+
+
+def _move(temporary: Path, destination: Path) -> None:
+    """Put the finished zip in place in one step."""
+    try:
+        temporary.replace(destination)
+    except OSError as exc:
+        raise _write_error(destination, exc) from None
+
+
+def _write_error(path: Path, exc: OSError) -> BuildError:
+    msg = f"Cannot write {path}: {exc.strerror}"
+    return BuildError(msg, hint="Check the output folder is writable and has space.")
+
+
+def _sorted_entries(files: Iterable[IncludedFile]) -> list[IncludedFile]:
+    """The files in archive order; ValueError for names ignore.py would never produce."""
+    entries = sorted(files, key=lambda item: _check_relpath(item.relpath))
+    for before, after in itertools.pairwise(entries):
+        if before.relpath == after.relpath:
+            msg = f"duplicate archive name {after.relpath!r}"
+            raise ValueError(msg)
+    return entries
+
+
+def _check_relpath(relpath: str) -> bytes:
+    """The UTF-8 name of a safe relative POSIX path (the sort key)."""
+    parts = relpath.split("/")
+    if "\\" in relpath or any(part in ("", ".", "..") for part in parts):
+        msg = f"not a relative POSIX file path: {relpath!r}"
+        raise ValueError(msg)
+    return relpath.encode("utf-8")
+
+
+def _write_entries(
+    archive: IO[bytes], entries: list[IncludedFile], date_time: Timestamp, compresslevel: int
+) -> None:
+    """Stream every entry into `archive`."""
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zipped:
+        for entry in entries:
+            info = _zip_info(entry, date_time, compresslevel)
+            with zipped.open(info, "w", force_zip64=entry.size > ZIP64_THRESHOLD) as sink:
+                _copy(entry, sink)
+
+
+def _zip_info(entry: IncludedFile, date_time: Timestamp, compresslevel: int) -> zipfile.ZipInfo:
+    """Header fields that depend on nothing but the entry's name and mode."""
+    info = zipfile.ZipInfo(entry.relpath, date_time=date_time)
+    info.create_system = UNIX
+    info.external_attr = (EXECUTABLE_MODE if entry.executable else REGULAR_MODE) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    # ZipFile.open() ignores the archive's level for a ZipInfo; the attribute is private until
+    # Python 3.13 (compress_level, which keeps this name as an alias).
+    info._compresslevel = compresslevel  # type: ignore[attr-defined]
+    return info
+
+
+def _copy(entry: IncludedFile, sink: IO[bytes]) -> None:
+    """Copy one source in chunks; it must still have the size it had when it was selected."""
+    copied = 0
+    try:
+        with entry.source.open("rb") as source:
+            while chunk := source.read(CHUNK_SIZE):
+                copied += len(chunk)
+                if copied > entry.size:
+                    break
+                sink.write(chunk)
+    except OSError as exc:
+        msg = f"Cannot pack {entry.relpath} ({entry.source}): {exc.strerror}"
+        raise BuildError(msg, hint="Check the file is readable and there is disk space.") from None
+    if copied != entry.size:
+        msg = f"{entry.relpath} changed while it was being packed ({entry.size} bytes expected)"
+        raise BuildError(msg, hint="Run again once nothing writes into the app folder.")
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    """The hex SHA-256 and size of a file, read in chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK_SIZE):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

@@ -1,0 +1,142 @@
+"""The plan: everything a run will do, computed up front without side effects.
+
+`make_plan` is pure; `--dry-run` prints the plan and stops, and execution only reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from funcpub import __version__
+from funcpub.appsettings import SettingChange, base_settings
+from funcpub.ignore import FileSelection
+from funcpub.options import Options, StrategyName
+from funcpub.process import Command
+from funcpub.project import FunctionProject, ProgrammingModel
+from funcpub.strategies import STRATEGIES, BuildRequest
+from funcpub.targets import TargetPlatform, target_platform
+from funcpub.validate import Finding, Report
+
+LARGEST_SHOWN = 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedFunction:
+    """A function the host should index after the deploy."""
+
+    name: str
+    trigger: str | None
+    script: str
+    route: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedFile:
+    """One file of the package, for the largest-files list."""
+
+    path: str
+    size: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileSummary:
+    """The files that ship (before the build adds dependencies)."""
+
+    count: int
+    total_bytes: int
+    largest: tuple[PlannedFile, ...]
+    ignored: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    """What `funcpub publish` (or `pack`) will do."""
+
+    funcpub_version: str
+    app_name: str | None
+    slot: str | None
+    project_root: Path
+    model: ProgrammingModel
+    functions: tuple[PlannedFunction, ...]
+    files: FileSummary
+    strategy: StrategyName
+    ships_python_packages: bool
+    python_version: str
+    functions_version: str
+    target: TargetPlatform
+    commands: tuple[Command, ...]
+    setting_changes: tuple[SettingChange, ...]
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        """No validation errors: the run may go ahead."""
+        return not any(finding.severity == "error" for finding in self.findings)
+
+
+def summarize_files(selection: FileSelection) -> FileSummary:
+    """Counts, bytes and the largest files of a selection."""
+    return FileSummary(
+        count=len(selection.included),
+        total_bytes=selection.total_bytes,
+        largest=tuple(
+            PlannedFile(path=item.relpath, size=item.size)
+            for item in selection.largest(LARGEST_SHOWN)
+        ),
+        ignored=len(selection.ignored),
+    )
+
+
+def make_plan(
+    project: FunctionProject,
+    options: Options,
+    *,
+    selection: FileSelection,
+    report: Report,
+    app_name: str | None = None,
+) -> Plan:
+    """Plan a pack or publish of `project`; reads nothing, writes nothing."""
+    strategy = STRATEGIES[options.build]
+    target = target_platform(options.python_version)
+    requirements = project.relpath(project.requirements_path) if project.requirements_path else None
+    request = BuildRequest(target=target, installer=options.installer, requirements=requirements)
+    settings = base_settings(options.python_version, options.functions_version)
+    return Plan(
+        funcpub_version=__version__,
+        app_name=app_name,
+        slot=options.slot,
+        project_root=project.root,
+        model=project.model,
+        functions=tuple(
+            PlannedFunction(name=f.name, trigger=f.trigger, script=f.script, route=f.route)
+            for f in project.functions
+        ),
+        files=summarize_files(selection),
+        strategy=strategy.name,
+        ships_python_packages=strategy.ships_python_packages,
+        python_version=options.python_version,
+        functions_version=options.functions_version,
+        target=target,
+        commands=strategy.commands(request),
+        setting_changes=(*settings, *strategy.settings()) if app_name else (),
+        findings=report.findings,
+    )
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """A JSON-ready view of the plan (the `--json` document)."""
+    data = asdict(plan)
+    data["project_root"] = str(plan.project_root)
+    data["ok"] = plan.ok
+    data["target"] |= {
+        "abi": plan.target.abi,
+        "manylinux_tags": list(plan.target.manylinux_tags),
+        "uv_platform": plan.target.uv_platform,
+    }
+    data["commands"] = [
+        {"argv": list(c.argv), "where": c.where, "purpose": c.purpose, "display": c.display()}
+        for c in plan.commands
+    ]
+    return data

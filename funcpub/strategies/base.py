@@ -1,0 +1,42 @@
+"""What every build strategy provides, and the inputs it plans from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+from funcpub.appsettings import SettingChange
+from funcpub.options import Installer, StrategyName
+from funcpub.process import Command
+from funcpub.targets import TargetPlatform
+
+# Where the Python worker looks for dependencies inside the app (wwwroot).
+SITE_PACKAGES: Final = ".python_packages/lib/site-packages"
+STAGING: Final = "<staging>"
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildRequest:
+    """What a strategy needs to know to plan a build."""
+
+    target: TargetPlatform
+    installer: Installer
+    requirements: str | None  # relpath of requirements.txt, None when the app has none
+
+
+class BuildStrategy(Protocol):
+    """One way of getting the app's dependencies into the package."""
+
+    @property
+    def name(self) -> StrategyName:
+        """The `--build` value."""
+
+    @property
+    def ships_python_packages(self) -> bool:
+        """Whether `.python_packages` goes into the zip."""
+
+    def commands(self, request: BuildRequest) -> tuple[Command, ...]:
+        """The commands the build will run, in order (shown by the plan)."""
+
+    def settings(self) -> tuple[SettingChange, ...]:
+        """App-setting changes this strategy needs on the target app."""

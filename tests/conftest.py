@@ -1,0 +1,55 @@
+"""Shared fixtures and the offline guard for unit tests.
+
+Unit tests must not open sockets or start processes: an autouse guard turns either into a
+test failure unless the test carries one of the markers that allow it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECTS = Path(__file__).parent / "projects"
+ALLOW_PROCESSES = ("subprocess", "docker", "emulator", "e2e")
+ALLOW_NETWORK = ("docker", "emulator", "e2e")
+
+
+class GuardError(AssertionError):
+    """Raised when a unit test reaches for the network or a child process."""
+
+
+def _refuse(what: str) -> Any:
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        msg = f"unit tests must not {what}; mark the test to allow it"
+        raise GuardError(msg)
+
+    return refuse
+
+
+@pytest.fixture(autouse=True)
+def offline_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail a test that opens a socket or a subprocess without the marker allowing it."""
+    markers = {mark.name for mark in request.node.iter_markers()}
+    if not markers.intersection(ALLOW_NETWORK):
+        monkeypatch.setattr(socket.socket, "connect", _refuse("open a network connection"))
+        monkeypatch.setattr(socket, "create_connection", _refuse("open a network connection"))
+    if not markers.intersection(ALLOW_PROCESSES):
+        monkeypatch.setattr(subprocess.Popen, "__init__", _refuse("start a subprocess"))
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Iterator[Any]:
+    """Copy a scenario from tests/projects/ into a temporary directory and return its path."""
+
+    def copy(scenario: str) -> Path:
+        destination = tmp_path / scenario
+        shutil.copytree(PROJECTS / scenario, destination, symlinks=True)
+        return destination
+
+    yield copy

@@ -1,0 +1,2 @@
+def main(obj):
+    pass

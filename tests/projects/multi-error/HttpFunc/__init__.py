@@ -1,0 +1,5 @@
+from __app__.shared import missing
+
+
+def main():
+    return missing.VALUE

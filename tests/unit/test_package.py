@@ -1,0 +1,343 @@
+"""The reproducible streaming zip writer."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import struct
+import tempfile
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from funcpub import package
+from funcpub.errors import BuildError, ConfigError
+from funcpub.ignore import IncludedFile, select_files
+from funcpub.package import DEFAULT_TIMESTAMP, Artifact, write_zip, zip_timestamp
+
+TREE: Mapping[str, bytes] = {
+    "function_app.py": b"import azure.functions as func\n",
+    "host.json": b'{"version": "2.0"}\n',
+    "HttpExample/__init__.py": b"def main(req):\n    return 'hi'\n" * 50,
+    "HttpExample/function.json": b"{}\n",
+    "bin/run.sh": b"#!/bin/sh\necho hi\n",
+    "data/caf\u00e9.txt": "d\u00e9j\u00e0 vu\n".encode(),
+    "data/empty.txt": b"",
+    "Zeta.txt": b"upper case sorts first\n",
+}
+EXECUTABLE = {"bin/run.sh"}
+
+
+def make_tree(root: Path, tree: Mapping[str, bytes], *, order: Iterable[str] | None = None) -> None:
+    for relpath in order if order is not None else tree:
+        path = root / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(tree[relpath])
+        path.chmod(0o755 if relpath in EXECUTABLE else 0o644)
+
+
+def pack(
+    root: Path,
+    destination: Path,
+    *,
+    timestamp: tuple[int, int, int, int, int, int] | None = None,
+    compresslevel: int = 6,
+) -> Artifact:
+    files = included(root)
+    return write_zip(files, destination, timestamp=timestamp, compresslevel=compresslevel)
+
+
+def included(root: Path) -> tuple[IncludedFile, ...]:
+    return select_files(root, ship_python_packages=False, funcignore=[]).included
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    make_tree(tmp_path / "app", TREE)
+    artifact = pack(tmp_path / "app", tmp_path / "out/app.zip")
+    with zipfile.ZipFile(artifact.path) as archive:
+        assert archive.testzip() is None
+        assert {name: archive.read(name) for name in archive.namelist()} == TREE
+    assert artifact.file_count == len(TREE)
+
+
+def test_artifact_describes_the_file(tmp_path: Path) -> None:
+    make_tree(tmp_path / "app", TREE)
+    artifact = pack(tmp_path / "app", tmp_path / "app.zip")
+    data = artifact.path.read_bytes()
+    assert artifact == Artifact(
+        path=tmp_path / "app.zip",
+        file_count=len(TREE),
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    assert artifact.path.stat().st_mode & 0o777 == 0o644
+
+
+def test_same_inputs_same_bytes_whatever_the_order_and_mtimes(tmp_path: Path) -> None:
+    make_tree(tmp_path / "one", TREE)
+    make_tree(tmp_path / "two", TREE, order=reversed(list(TREE)))
+    for number, path in enumerate(sorted((tmp_path / "two").rglob("*"))):
+        os.utime(path, (1_000_000 + number, 2_000_000 + number))
+    first = pack(tmp_path / "one", tmp_path / "one.zip")
+    second = pack(tmp_path / "two", tmp_path / "two.zip")
+    assert first.sha256 == second.sha256
+    assert first.path.read_bytes() == second.path.read_bytes()
+    again = pack(tmp_path / "one", tmp_path / "again.zip")
+    assert again.sha256 == first.sha256
+
+
+def test_entries_sorted_by_utf8_bytes_without_folders(tmp_path: Path) -> None:
+    make_tree(tmp_path / "app", TREE)
+    artifact = pack(tmp_path / "app", tmp_path / "app.zip")
+    with zipfile.ZipFile(artifact.path) as archive:
+        names = archive.namelist()
+    assert names == sorted(TREE, key=lambda name: name.encode())
+    assert names[0] == "HttpExample/__init__.py"
+    assert not any(name.endswith("/") for name in names)
+
+
+def test_headers_are_fixed(tmp_path: Path) -> None:
+    make_tree(tmp_path / "app", TREE)
+    artifact = pack(tmp_path / "app", tmp_path / "app.zip")
+    with zipfile.ZipFile(artifact.path) as archive:
+        infos = archive.infolist()
+    for info in infos:
+        mode = 0o100755 if info.filename in EXECUTABLE else 0o100644
+        assert (info.external_attr >> 16, info.create_system) == (mode, 3), info.filename
+        assert info.date_time == DEFAULT_TIMESTAMP
+        assert info.compress_type == zipfile.ZIP_DEFLATED
+        assert (info.comment, info.extra) == (b"", b"")
+        utf8 = bool(info.flag_bits & 0x800)
+        assert utf8 == (not info.filename.isascii()), info.filename
+
+
+def test_compresslevel_changes_the_bytes_not_the_content(tmp_path: Path) -> None:
+    make_tree(tmp_path / "app", TREE)
+    fast = pack(tmp_path / "app", tmp_path / "fast.zip", compresslevel=0)
+    best = pack(tmp_path / "app", tmp_path / "best.zip", compresslevel=9)
+    assert fast.size > best.size
+    with zipfile.ZipFile(fast.path) as one, zipfile.ZipFile(best.path) as two:
+        assert [one.read(n) for n in one.namelist()] == [two.read(n) for n in two.namelist()]
+    with pytest.raises(ValueError, match="compresslevel"):
+        pack(tmp_path / "app", tmp_path / "bad.zip", compresslevel=10)
+
+
+def test_source_date_epoch_sets_every_entry_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_tree(tmp_path / "app", TREE)
+    default = pack(tmp_path / "app", tmp_path / "default.zip")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    dated = pack(tmp_path / "app", tmp_path / "dated.zip")
+    assert dated.sha256 != default.sha256
+    with zipfile.ZipFile(dated.path) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(2023, 11, 14, 22, 13, 20)}
+
+
+def test_explicit_timestamp_wins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_tree(tmp_path / "app", TREE)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    artifact = pack(tmp_path / "app", tmp_path / "app.zip", timestamp=(2001, 2, 3, 4, 5, 6))
+    with zipfile.ZipFile(artifact.path) as archive:
+        assert {info.date_time for info in archive.infolist()} == {(2001, 2, 3, 4, 5, 6)}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, DEFAULT_TIMESTAMP),
+        ("", DEFAULT_TIMESTAMP),
+        ("1700000000", (2023, 11, 14, 22, 13, 20)),
+        ("1700000001", (2023, 11, 14, 22, 13, 20)),  # zip times step by 2 seconds
+        (" 1700000000\n", (2023, 11, 14, 22, 13, 20)),
+        ("0", (1980, 1, 1, 0, 0, 0)),
+        ("-5", (1980, 1, 1, 0, 0, 0)),
+        ("315532800", (1980, 1, 1, 0, 0, 0)),
+        ("4354819198", (2107, 12, 31, 23, 59, 58)),
+    ],
+    ids=["unset", "empty", "epoch", "odd-second", "whitespace", "zero", "negative", "1980", "max"],
+)
+def test_zip_timestamp(value: str | None, expected: tuple[int, ...]) -> None:
+    environ = {} if value is None else {"SOURCE_DATE_EPOCH": value}
+    assert zip_timestamp(environ) == expected
+
+
+@pytest.mark.parametrize("value", ["soon", "1.5", "1e9", "0x10", "4354819200", "9" * 30])
+def test_zip_timestamp_rejects(value: str) -> None:
+    with pytest.raises(ConfigError, match="SOURCE_DATE_EPOCH"):
+        zip_timestamp({"SOURCE_DATE_EPOCH": value})
+
+
+def test_zip_timestamp_reads_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "315532800")
+    assert zip_timestamp() == (1980, 1, 1, 0, 0, 0)
+
+
+def test_unicode_names(tmp_path: Path) -> None:
+    names = {"\u00e9t\u00e9/\u65e5\u672c.py": b"x", "emoji-\U0001f600.txt": b"y", "a.py": b"z"}
+    make_tree(tmp_path / "app", names)
+    artifact = pack(tmp_path / "app", tmp_path / "app.zip")
+    with zipfile.ZipFile(artifact.path) as archive:
+        assert {n: archive.read(n) for n in archive.namelist()} == names
+
+
+# --- failures -------------------------------------------------------------------------------------
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
+def test_source_vanishing_leaves_nothing_behind(tmp_path: Path) -> None:
+    make_tree(tmp_path / "app", TREE)
+    files = included(tmp_path / "app")
+    (tmp_path / "app/host.json").unlink()
+    (tmp_path / "out").mkdir()
+    with pytest.raises(BuildError, match=r"^Cannot pack host\.json \(.*\): No such file"):
+        write_zip(files, tmp_path / "out/app.zip")
+    assert leftovers(tmp_path / "out") == []
+
+
+def test_failure_keeps_the_previous_zip(tmp_path: Path) -> None:
+    make_tree(tmp_path / "app", TREE)
+    files = included(tmp_path / "app")
+    (tmp_path / "app/data/empty.txt").write_bytes(b"grew")
+    previous = tmp_path / "app.zip"
+    previous.write_bytes(b"previous")
+    with pytest.raises(BuildError, match=r"^data/empty\.txt changed while it was being packed"):
+        write_zip(files, previous)
+    assert previous.read_bytes() == b"previous"
+    assert leftovers(tmp_path) == ["app", "app.zip"]
+
+
+def test_shrinking_source_is_an_error(tmp_path: Path) -> None:
+    make_tree(tmp_path / "app", TREE)
+    files = included(tmp_path / "app")
+    (tmp_path / "app/HttpExample/__init__.py").write_bytes(b"short")
+    expected = len(TREE["HttpExample/__init__.py"])
+    with pytest.raises(BuildError, match=rf"\({expected} bytes expected\)$"):
+        write_zip(files, tmp_path / "app.zip")
+
+
+def test_interrupt_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make_tree(tmp_path / "app", TREE)
+    files = included(tmp_path / "app")
+    real_copy = package._copy
+    calls: list[str] = []
+
+    def interrupted(entry: IncludedFile, sink: IO[bytes]) -> None:
+        calls.append(entry.relpath)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        real_copy(entry, sink)
+
+    monkeypatch.setattr(package, "_copy", interrupted)
+    (tmp_path / "out").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        write_zip(files, tmp_path / "out/app.zip")
+    assert leftovers(tmp_path / "out") == []
+
+
+def test_unwritable_destination_is_a_build_error(tmp_path: Path) -> None:
+    (tmp_path / "blocker").write_bytes(b"a file, not a folder")
+    with pytest.raises(BuildError, match=r"^Cannot write .*blocker/app\.zip"):
+        write_zip([], tmp_path / "blocker/app.zip")
+
+
+@pytest.mark.parametrize(
+    "relpath",
+    ["/abs.py", "../up.py", "a/../b.py", "a\\b.py", "", "a//b.py", "./a.py", "dir/", "a/."],
+)
+def test_unsafe_names_are_programming_errors(tmp_path: Path, relpath: str) -> None:
+    source = tmp_path / "x"
+    source.write_bytes(b"x")
+    entry = IncludedFile(relpath=relpath, source=source, size=1, executable=False)
+    with pytest.raises(ValueError, match="not a relative POSIX file path"):
+        write_zip([entry], tmp_path / "app.zip")
+    assert leftovers(tmp_path) == ["x"]
+
+
+def test_duplicate_names_are_programming_errors(tmp_path: Path) -> None:
+    source = tmp_path / "x"
+    source.write_bytes(b"x")
+    entry = IncludedFile(relpath="a.py", source=source, size=1, executable=False)
+    with pytest.raises(ValueError, match=r"duplicate archive name 'a\.py'"):
+        write_zip([entry, entry], tmp_path / "app.zip")
+
+
+# --- ZIP64 ----------------------------------------------------------------------------------------
+
+
+def test_more_than_65535_entries(tmp_path: Path) -> None:
+    source = tmp_path / "one.txt"
+    source.write_bytes(b"1")
+    count = 0xFFFF + 2
+    files = [
+        IncludedFile(relpath=f"d{i % 64:02}/f{i:06}.txt", source=source, size=1, executable=False)
+        for i in range(count)
+    ]
+    artifact = write_zip(files, tmp_path / "many.zip", compresslevel=1)
+    assert artifact.file_count == count
+    with zipfile.ZipFile(artifact.path) as archive:
+        names = archive.namelist()
+        assert len(names) == count
+        assert archive.read(names[-1]) == b"1"
+    assert b"PK\x06\x06" in artifact.path.read_bytes()[-200:]  # ZIP64 end of central directory
+
+
+def test_big_entries_get_zip64_headers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(package, "ZIP64_THRESHOLD", 100)
+    (tmp_path / "small.bin").write_bytes(b"s" * 100)
+    (tmp_path / "big.bin").write_bytes(b"b" * 101)
+    files = [
+        IncludedFile(relpath=p.name, source=p, size=p.stat().st_size, executable=False)
+        for p in sorted(tmp_path.glob("*.bin"))
+    ]
+    artifact = write_zip(files, tmp_path / "out.zip")
+    with zipfile.ZipFile(artifact.path) as archive:
+        assert archive.read("big.bin") == b"b" * 101
+        extras = {info.filename: local_extra(artifact.path, info) for info in archive.infolist()}
+    assert extras["small.bin"] == b""
+    assert extras["big.bin"][:4] == struct.pack("<HH", 1, 16)  # ZIP64 extended information
+
+
+def local_extra(path: Path, info: zipfile.ZipInfo) -> bytes:
+    """The extra field of an entry's local header (zipfile reads the central one)."""
+    with path.open("rb") as stream:
+        stream.seek(info.header_offset)
+        header = stream.read(30)
+        name_length, extra_length = struct.unpack("<HH", header[26:30])
+        stream.seek(name_length, os.SEEK_CUR)
+        return stream.read(extra_length)
+
+
+@pytest.fixture
+def sparse_folder(tmp_path: Path) -> Iterator[Path]:
+    """Somewhere to put a big sparse file: tmpfs when there is one, as reading its holes is
+    almost free there (on ext4 the kernel zero-fills every page: 10 s for 4 GiB)."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        with tempfile.TemporaryDirectory(dir=shm) as folder:
+            yield Path(folder)
+    else:
+        yield tmp_path
+
+
+def test_entry_over_4_gib(tmp_path: Path, sparse_folder: Path) -> None:
+    size = (1 << 32) + (1 << 20)
+    source = sparse_folder / "big.bin"
+    with source.open("wb") as stream:
+        stream.truncate(size)
+    if source.stat().st_blocks * 512 > 1 << 20:
+        pytest.skip("no file system here supports sparse files")
+    entry = IncludedFile(relpath="big.bin", source=source, size=size, executable=False)
+    artifact = write_zip([entry], tmp_path / "big.zip", compresslevel=1)
+    with zipfile.ZipFile(artifact.path) as archive:
+        info = archive.getinfo("big.bin")
+    assert info.file_size == size
+    assert 0 < info.compress_size < size // 100
+    # The local header carries the real sizes in its ZIP64 field, as unzip tools read them.
+    assert local_extra(artifact.path, info) == struct.pack("<HHQQ", 1, 16, size, info.compress_size)
