@@ -164,7 +164,7 @@ class _Candidate:
     packaged: bool  # inside a .python_packages that ships as built
 
 
-def compile_rules(lines: Iterable[str]) -> tuple[_Rule, ...]:
+def _compile_rules(lines: Iterable[str]) -> tuple[_Rule, ...]:
     """Compile gitignore lines, last line first (the first match decides)."""
     rules = (_compile(line) for line in lines)
     return tuple(rule for rule in reversed(list(rules)) if rule is not None)
@@ -301,19 +301,43 @@ def _posix_class(pattern: bytes, index: int) -> tuple[Iterable[int], int, int] |
     return None if members is None else (members, close + 1, 0)
 
 
+def _matches(rule: _Rule, candidate: _Candidate) -> bool:
+    if rule.dir_only and not candidate.is_dir:
+        return False
+    return rule.regex.fullmatch(candidate.name if rule.basename else candidate.relpath) is not None
+
+
 def _verdict(rules: Sequence[_Rule], candidate: _Candidate) -> bool | None:
     """True: excluded, False: re-included, None: no rule matched."""
     for rule in rules:
-        if rule.dir_only and not candidate.is_dir:
-            continue
-        subject = candidate.name if rule.basename else candidate.relpath
-        if rule.regex.fullmatch(subject):
+        if _matches(rule, candidate):
             return not rule.negated
     return None
 
 
-_BUILTIN_RULES: Final = compile_rules(BUILTIN_EXCLUDES)
-_ALWAYS_RULES: Final = compile_rules(ALWAYS_EXCLUDED)
+def excluding_line(lines: Sequence[str], relpath: str) -> tuple[int, str] | None:
+    """The .funcignore line (number, text) that leaves `relpath`, or a folder above it, out."""
+    numbered = [(number, line, _compile(line)) for number, line in enumerate(lines, start=1)]
+    parts = relpath.split("/")
+    for depth in range(1, len(parts) + 1):
+        candidate = _Candidate(
+            relpath="/".join(parts[:depth]).encode("utf-8", "surrogateescape"),
+            name=parts[depth - 1].encode("utf-8", "surrogateescape"),
+            path="",
+            is_dir=depth < len(parts),
+            packaged=False,
+        )
+        last = next(
+            ((n, line, r) for n, line, r in reversed(numbered) if r and _matches(r, candidate)),
+            None,
+        )
+        if last is not None and not last[2].negated:
+            return last[0], last[1]
+    return None
+
+
+_BUILTIN_RULES: Final = _compile_rules(BUILTIN_EXCLUDES)
+_ALWAYS_RULES: Final = _compile_rules(ALWAYS_EXCLUDED)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -357,6 +381,8 @@ class _Dir:
 
 @dataclass(frozen=True, kw_only=True)
 class _Skipped:
+    """Something left out, and why."""
+
     relpath: str
     reason: SkipReason
 
@@ -495,7 +521,7 @@ def select_files(
         msg = f"App folder {root} is not a folder"
         raise ValidationError(msg, hint="Pass the function app folder: the one with host.json.")
     lines = read_funcignore(Path(real_root)) if funcignore is None else funcignore
-    matcher = _Matcher(user=compile_rules(lines), ship_python_packages=ship_python_packages)
+    matcher = _Matcher(user=_compile_rules(lines), ship_python_packages=ship_python_packages)
     outcomes = list(_Walk(matcher=matcher, root=real_root).run())
     return FileSelection(
         root=Path(root).absolute(),

@@ -7,9 +7,8 @@ import re
 from collections.abc import Iterator
 from typing import Final
 
-from pathspec import GitIgnoreSpec
-
 from funcpub.errors import ValidationError
+from funcpub.ignore import excluding_line
 from funcpub.project import FUNCTION_APP, FunctionProject, find_apps, parse_module, read_json
 from funcpub.validate.base import Finding, Rule, ValidationContext
 
@@ -83,17 +82,6 @@ def _required_files(project: FunctionProject) -> Iterator[tuple[str, str]]:
             yield function.script, f"the code of {function.name}"
 
 
-def excluding_pattern(lines: tuple[str, ...], relpath: str) -> tuple[int, str] | None:
-    """(line number, text) of the last .funcignore line excluding `relpath` or a folder above it."""
-    for index in range(len(lines) - 1, -1, -1):
-        text = lines[index].strip()
-        if not text or text.startswith(("#", "!")):
-            continue
-        if GitIgnoreSpec.from_lines([text]).match_file(relpath):
-            return index + 1, text
-    return None
-
-
 def check_required_files_ship(ctx: ValidationContext) -> Iterator[Finding]:
     """host.json, function_app.py, function.json files and scripts must all ship."""
     if ctx.selection is None:
@@ -103,7 +91,7 @@ def check_required_files_ship(ctx: ValidationContext) -> Iterator[Finding]:
         if relpath in seen or ctx.ships(relpath):
             continue
         seen.add(relpath)
-        found = excluding_pattern(ctx.project.funcignore, relpath)
+        found = excluding_line(ctx.project.funcignore, relpath)
         if found is None:
             yield FP603.finding(
                 f"{relpath} ({why}) is left out of the package by a built-in exclude",

@@ -290,3 +290,19 @@ def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = invoke(capsys, "--version")
     assert code == 0
     assert out.startswith("funcpub 0.")
+
+
+def test_every_validation_rule_is_documented() -> None:
+    from funcpub.validate import RULES
+
+    table = (DOCS / "validation.md").read_text(encoding="utf-8")
+    for rule in RULES.values():
+        assert f"| `{rule.code}` | {rule.severity} | {rule.title} |" in table
+
+
+def test_every_builtin_exclude_is_documented() -> None:
+    from funcpub.ignore import BUILTIN_EXCLUDES
+
+    page = (DOCS / "funcignore.md").read_text(encoding="utf-8")
+    for pattern in BUILTIN_EXCLUDES:
+        assert f"`{pattern}`" in page

@@ -17,6 +17,7 @@ from funcpub.ignore import (
     BUILTIN_EXCLUDES,
     FileSelection,
     IncludedFile,
+    excluding_line,
     read_funcignore,
     select_files,
 )
@@ -603,3 +604,21 @@ def test_unreadable_folder_is_an_error_even_as_root(
     with pytest.raises(ValidationError, match=r"^Cannot read folder locked: Permission denied$"):
         select_files(tmp_path, ship_python_packages=False, funcignore=[])
     assert shipped(tmp_path, ["locked/"]) == {"open/b.py"}
+
+
+@pytest.mark.parametrize(
+    ("lines", "relpath", "expected"),
+    [
+        (["*.md", "host.json"], "host.json", (2, "host.json")),
+        (["src/", "!src/app.py"], "src/app.py", (1, "src/")),  # a pruned folder wins
+        (["*.py", "!app.py"], "app.py", None),
+        (["# host.json", "docs"], "host.json", None),
+        (["fn/", "other"], "fn/__init__.py", (1, "fn/")),
+        (["fn", "!fn"], "fn/function.json", None),
+    ],
+    ids=["file", "pruned-folder", "re-included", "comment", "folder-of-file", "folder-back"],
+)
+def test_excluding_line_names_the_line_that_drops_a_file(
+    lines: list[str], relpath: str, expected: tuple[int, str] | None
+) -> None:
+    assert excluding_line(lines, relpath) == expected
