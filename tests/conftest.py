@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["tests.emulator_fixtures"]
+
 PROJECTS = Path(__file__).parent / "projects"
 ALLOW_PROCESSES = ("subprocess", "docker", "emulator", "e2e")
 ALLOW_NETWORK = ("docker", "emulator", "e2e")

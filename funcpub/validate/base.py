@@ -10,6 +10,7 @@ from typing import Literal
 
 from funcpub.ignore import FileSelection
 from funcpub.project import FunctionProject
+from funcpub.requirements import Scan, scan_requirements
 
 Severity = Literal["error", "warning"]
 
@@ -88,6 +89,12 @@ class ValidationContext:
             folder, _, name = relpath.rpartition("/")
             folders.setdefault(folder, set()).add(name)
         return {folder: frozenset(names) for folder, names in folders.items()}
+
+    @cached_property
+    def requirements(self) -> Scan | None:
+        """requirements.txt and its includes, parsed once for every FP2xx check (None: no file)."""
+        path = self.project.requirements_path
+        return scan_requirements(path) if path is not None else None
 
     def ships(self, relpath: str) -> bool:
         """Does the file ship? Assumed yes when the selection is unknown."""

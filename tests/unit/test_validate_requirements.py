@@ -10,7 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from funcpub.validate.requirements import Scan, logical_lines, redact, scan_requirements
+from funcpub.project import FunctionProject
+from funcpub.requirements import Scan, logical_lines, redact, scan_requirements
+from funcpub.validate import base, validate
+
+PROJECTS = Path(__file__).parents[1] / "projects"
 
 
 def scan(tmp_path: Path, files: dict[str, str]) -> Scan:
@@ -179,6 +183,19 @@ def test_credentials_are_redacted_from_messages(tmp_path: Path) -> None:
     (problem,) = result.problems
     assert "s3cret" not in problem.message
     assert "***@host" in problem.message
+
+
+def test_validation_parses_requirements_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[Path] = []
+
+    def counting(path: Path) -> Scan:
+        calls.append(path)
+        return scan_requirements(path)
+
+    monkeypatch.setattr(base, "scan_requirements", counting)
+    report = validate(FunctionProject.load(PROJECTS / "multi-error"))
+    assert {"FP202", "FP204"} <= {f.code for f in report.findings}  # several checks read it
+    assert calls == [PROJECTS / "multi-error" / "requirements.txt"]
 
 
 @settings(max_examples=60, deadline=None)

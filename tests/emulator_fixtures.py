@@ -1,0 +1,1 @@
+"""Pytest fixtures that run the local Azure emulator (filled in by the emulator work)."""
