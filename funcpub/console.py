@@ -14,6 +14,7 @@ from typing import IO, Any
 from rich.console import Console as RichConsole
 from rich.console import RenderableType
 from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
 from rich.table import Table
 
 from funcpub.errors import FuncpubError
@@ -37,8 +38,9 @@ class Console:
         self._out = RichConsole(file=stdout, highlight=False, soft_wrap=True)
         self._err = RichConsole(file=stderr, stderr=stderr is None, highlight=False, soft_wrap=True)
         self._secrets: set[str] = set()
+        self._upload: tuple[Progress, TaskID] | None = None
 
-    def add_secret(self, value: str) -> None:
+    def secret(self, value: str) -> None:
         """Never print `value` from now on."""
         if value:
             self._secrets.add(value)
@@ -53,6 +55,28 @@ class Console:
         """A progress line on stderr (hidden with -q and --json)."""
         if not (self.quiet or self.json_mode):
             self._err.print(f"[bold cyan]>[/] {escape(self.redact(message))}")
+
+    def deployment_log(self, line: str) -> None:
+        """One line of a deployment's log, as it arrives (hidden with --json)."""
+        if not self.json_mode:
+            self._err.print(f"  [dim]{escape(self.redact(line))}[/]")
+
+    def upload_progress(self, sent: int, total: int) -> None:
+        """A transfer bar on stderr, removed when the transfer completes."""
+        if self.quiet or self.json_mode:
+            return
+        if self._upload is None:
+            progress = Progress(
+                "uploading", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                console=self._err, transient=True,
+            )  # fmt: skip
+            progress.start()
+            self._upload = (progress, progress.add_task("upload", total=total))
+        progress, task = self._upload
+        progress.update(task, completed=sent)
+        if sent >= total:
+            progress.stop()
+            self._upload = None
 
     def warn(self, message: str) -> None:
         """A warning on stderr, shown even with -q."""

@@ -10,7 +10,7 @@ import typer
 from funcpub import __version__
 from funcpub.cli import pack, publish
 from funcpub.cli import validate as validate_command
-from funcpub.cli.common import GlobalFlags
+from funcpub.cli.common import RunState
 from funcpub.console import Console
 from funcpub.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, FuncpubError
 
@@ -44,27 +44,29 @@ def main_options(
     ] = False,
 ) -> None:
     """Package and publish Azure Functions Python apps."""
-    ctx.obj = GlobalFlags(quiet=quiet)
+    ctx.ensure_object(RunState).quiet = quiet
 
 
 def run(argv: Sequence[str]) -> int:
     """Run the CLI; every failure becomes a message and an exit code, never a traceback."""
     command = typer.main.get_command(app)
+    state = RunState()
     try:
-        result = command.main(args=list(argv), prog_name="funcpub", standalone_mode=False)
+        result = command.main(
+            args=list(argv), prog_name="funcpub", standalone_mode=False, obj=state
+        )
     except FuncpubError as error:
-        Console().error(error)
+        (state.console or Console()).error(error)
         return error.exit_code
     except typer.TyperException as error:
         # Usage errors from the option parser (exit 2), already worded for the user.
         typer.echo(f"error: {error.format_message()}", err=True)
         return error.exit_code
     except (KeyboardInterrupt, typer.Abort):
-        Console().warn("interrupted")
-        return EXIT_INTERRUPTED
-    except Exception as error:
-        Console().internal_error(error)
+        result = EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - the boundary: report, never a traceback
+        (state.console or Console()).internal_error(error)
         return EXIT_INTERNAL
-    if result == EXIT_INTERRUPTED:  # typer turns Ctrl-C inside a command into Exit(130)
-        Console().warn("interrupted")
+    if result == EXIT_INTERRUPTED:  # typer also turns Ctrl-C inside a command into Exit(130)
+        (state.console or Console()).warn("interrupted")
     return result if isinstance(result, int) else 0

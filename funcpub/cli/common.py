@@ -19,11 +19,12 @@ from funcpub.strategies import STRATEGIES
 from funcpub.validate import Finding, Report, validate
 
 
-@dataclass(frozen=True, kw_only=True)
-class GlobalFlags:
-    """Flags given before the command name."""
+@dataclass(kw_only=True)
+class RunState:
+    """One CLI run: global flags, and the console the error boundary must reuse (its secrets)."""
 
-    quiet: bool
+    quiet: bool = False
+    console: Console | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -62,8 +63,9 @@ Installer = Annotated[
 
 def make_console(ctx: typer.Context, *, json_mode: bool) -> Console:
     """The console for this run, honouring -q and --json."""
-    flags = ctx.obj if isinstance(ctx.obj, GlobalFlags) else GlobalFlags(quiet=False)
-    return Console(json_mode=json_mode, quiet=flags.quiet)
+    state = ctx.find_object(RunState) or RunState()
+    state.console = Console(json_mode=json_mode, quiet=state.quiet)
+    return state.console
 
 
 def load(
