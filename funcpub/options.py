@@ -20,6 +20,7 @@ StrategyName = Literal["local", "docker", "remote", "none"]
 Installer = Literal["uv", "pip"]
 CommandName = Literal["validate", "pack", "publish"]
 Source = Literal["command line", "environment", "pyproject.toml", "default"]
+CloudName = Literal["AzureCloud", "AzureChinaCloud", "AzureUSGovernment", "emulator"]
 
 BUILDS_BY_COMMAND: Final[Mapping[CommandName, tuple[StrategyName, ...]]] = {
     "validate": get_args(StrategyName),
@@ -31,6 +32,9 @@ _PYTHON_VERSION = re.compile(r"3\.\d{1,2}")
 _FUNCTIONS_VERSION = re.compile(r"~?(\d+)(?:\.x|\.\*)?")
 # Slot names share the site-name alphabet; Azure caps the combined host name at 59 characters.
 _SLOT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,57}[A-Za-z0-9])?")
+# Azure resource group names: 1-90 of letters, digits, _ - . ( ), not ending with a period.
+_RESOURCE_GROUP = re.compile(r"[\w().-]{0,89}[\w()-]")
+_SUBSCRIPTION_ID = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
 
 
 def _parse_python_version(value: str) -> str:
@@ -65,12 +69,29 @@ def _parse_slot(value: str) -> str:
     return value
 
 
+def _parse_resource_group(value: str) -> str:
+    if not _RESOURCE_GROUP.fullmatch(value):
+        msg = f"resource-group is not a valid resource group name: {value!r}"
+        raise ConfigError(msg)
+    return value
+
+
+def _parse_subscription(value: str) -> str:
+    if not _SUBSCRIPTION_ID.fullmatch(value):
+        msg = f"subscription must be a subscription id (a GUID), got {value!r}"
+        raise ConfigError(msg)
+    return value
+
+
 PARSERS: Final[Mapping[str, Callable[[str], str]]] = {
     "build": _choice("build", get_args(StrategyName)),
     "python-version": _parse_python_version,
     "functions-version": _parse_functions_version,
     "installer": _choice("installer", get_args(Installer)),
     "slot": _parse_slot,
+    "cloud": _choice("cloud", get_args(CloudName)),
+    "subscription": _parse_subscription,
+    "resource-group": _parse_resource_group,
 }
 
 
@@ -89,6 +110,9 @@ class Options:
     functions_version: str
     installer: Installer
     slot: str | None
+    cloud: CloudName
+    subscription: str | None
+    resource_group: str | None
     sources: Mapping[str, Source]
     warnings: tuple[str, ...] = field(default=())
 
@@ -100,6 +124,9 @@ class Options:
             "functions-version": self.functions_version,
             "installer": self.installer,
             "slot": self.slot or "(production)",
+            "cloud": self.cloud,
+            "subscription": self.subscription or "(from the environment)",
+            "resource-group": self.resource_group or "(looked up)",
         }
         return tuple((key, value, self.sources[key]) for key, value in values.items())
 
@@ -149,7 +176,8 @@ def _unknown_env_warnings(environ: Mapping[str, str]) -> tuple[str, ...]:
 def _defaults(command: CommandName) -> dict[str, str | None]:
     data = read_toml("defaults.toml")
     build_defaults: dict[str, str] = data.pop("build")
-    return {**data, "build": build_defaults.get(command, build_defaults["publish"]), "slot": None}
+    unset = dict.fromkeys(("slot", "subscription", "resource-group"))
+    return {**data, **unset, "build": build_defaults.get(command, build_defaults["publish"])}
 
 
 def resolve_options(
@@ -185,6 +213,9 @@ def resolve_options(
         functions_version=cast("str", values["functions-version"]),
         installer=cast("Installer", values["installer"]),
         slot=values["slot"],
+        cloud=cast("CloudName", values["cloud"]),
+        subscription=values["subscription"],
+        resource_group=values["resource-group"],
         sources=sources,
         warnings=_unknown_env_warnings(environ),
     )

@@ -44,6 +44,9 @@ def test_precedence_cli_over_env_over_pyproject_over_default(tmp_path: Path) -> 
         "installer": "pyproject.toml",
         "functions-version": "default",
         "slot": "default",
+        "cloud": "default",
+        "subscription": "default",
+        "resource-group": "default",
     }
 
 
@@ -71,8 +74,14 @@ def test_functions_version_forms(tmp_path: Path, given: str, expected: str) -> N
         ({"build": "cloud"}, "build must be one of local, docker, remote, none"),
         ({"installer": "poetry"}, "installer must be one of uv, pip"),
         ({"slot": "-bad-"}, "slot must be letters, digits and hyphens"),
+        ({"cloud": "AzureMoon"}, "cloud must be one of AzureCloud, AzureChinaCloud"),
+        ({"subscription": "my-sub"}, "subscription must be a subscription id"),
+        ({"resource-group": "ends-with-dot."}, "not a valid resource group name"),
     ],
-    ids=["py-major-only", "py-prefixed", "functions-word", "build", "installer", "slot"],
+    ids=[
+        *("py-major-only", "py-prefixed", "functions-word", "build", "installer", "slot"),
+        *("cloud", "subscription", "resource-group"),
+    ],
 )
 def test_bad_cli_values(tmp_path: Path, cli: dict[str, str | None], words: str) -> None:
     with pytest.raises(ConfigError, match=words):
@@ -123,3 +132,16 @@ def test_unknown_funcpub_env_vars_become_warnings(tmp_path: Path) -> None:
 
 def test_env_var_names() -> None:
     assert env_var("python-version") == "FUNCPUB_PYTHON_VERSION"
+
+
+def test_deploy_target_keys(tmp_path: Path) -> None:
+    write_pyproject(tmp_path, 'resource-group = "rg-prod"')
+    environ = {
+        "FUNCPUB_CLOUD": "emulator",
+        "FUNCPUB_SUBSCRIPTION": "00000000-0000-0000-0000-000000000001",
+    }
+    options = resolve_options("publish", tmp_path, {}, environ)
+    assert options.cloud == "emulator"
+    assert options.subscription == "00000000-0000-0000-0000-000000000001"
+    assert options.resource_group == "rg-prod"
+    assert resolve_options("publish", tmp_path, {}, {}).cloud == "AzureCloud"
