@@ -11,6 +11,7 @@ from funcpub import __version__
 from funcpub.cli import pack, publish
 from funcpub.cli import validate as validate_command
 from funcpub.cli.common import RunState
+from funcpub.cli.emulator import emulator_app
 from funcpub.console import Console
 from funcpub.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, FuncpubError
 
@@ -24,6 +25,7 @@ app = typer.Typer(
 app.command("validate")(validate_command.validate)
 app.command("pack")(pack.pack)
 app.command("publish")(publish.publish)
+app.add_typer(emulator_app, name="emulator")
 
 
 def _print_version(value: bool) -> None:

@@ -1,0 +1,1 @@
+"""Tests against the local Azure emulator with the real Azure clients."""

@@ -1,0 +1,2 @@
+def exclaim(text: str) -> str:
+    return f"{text}!"
