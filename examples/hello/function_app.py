@@ -12,13 +12,11 @@ app.register_functions(health_blueprint)
 @app.function_name(name="hello")
 @app.route(route="hello", methods=["GET", "POST"])
 def hello(req: func.HttpRequest) -> func.HttpResponse:
-    """Greet the caller by the `name` query parameter or JSON body field."""
+    """Greet the caller by the `name` query parameter or JSON body field (default: world)."""
     name = req.params.get("name")
-    if not name:
+    if not name and req.get_body():
         try:
             name = req.get_json().get("name")
-        except ValueError:
-            name = None
-    if not name:
-        return func.HttpResponse("Pass a name on the query string or in the body.", status_code=400)
-    return func.HttpResponse(greet(name))
+        except (ValueError, AttributeError):
+            return func.HttpResponse("The body must be a JSON object.", status_code=400)
+    return func.HttpResponse(greet(name or "world"))

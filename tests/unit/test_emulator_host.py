@@ -273,10 +273,11 @@ def test_v1_function_without_http_output_answers_empty_200(
     ("method", "params", "body", "status", "expected"),
     [
         ("GET", {"name": "Ada"}, b"", 200, b"Hello, Ada!"),
-        ("GET", {}, b"", 400, b"Pass a name on the query string or in the body."),
+        ("GET", {}, b"", 200, b"Hello, world!"),
+        ("POST", {}, b"not json", 400, b"The body must be a JSON object."),
         ("POST", {}, b'{"name": "Bo"}', 200, b"Hello, Bo!"),
     ],
-    ids=["query", "missing-name", "json-body"],
+    ids=["query", "missing-name", "bad-body", "json-body"],
 )
 def test_invoke_examples_hello(
     hello: tuple[FunctionHost, IndexResult],
