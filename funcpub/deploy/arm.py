@@ -1,0 +1,471 @@
+"""Azure Resource Manager (Microsoft.Web) through azure-mgmt-web.
+
+Finding the app, reading and changing its configuration, syncing triggers and listing functions.
+Model objects are read as their REST JSON (`as_dict()`), so the parsing below follows the
+documented wire shapes (see docs/research: GET site, config/web, appsettings).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from azure.core.exceptions import AzureError, HttpResponseError
+from azure.mgmt.web import WebSiteManagementClient
+from azure.mgmt.web.models import SiteConfigResource, StringDictionary
+
+from funcpub.deploy.auth import Credential, Verify
+from funcpub.deploy.changes import (
+    ConcreteChange,
+    CurrentConfig,
+    keys_of,
+    merged_app_settings,
+    site_config_patch,
+    unapplied,
+)
+from funcpub.deploy.cloud import CloudProfile
+from funcpub.deploy.timing import Timing
+from funcpub.errors import AuthError, ConfigError, DeployError, FuncpubError
+from funcpub.options import StrategyName
+
+HostingPlan = Literal["consumption", "flex", "premium", "dedicated"]
+
+SUBSCRIPTION_VARIABLE: Final = "AZURE_SUBSCRIPTION_ID"
+_RESOURCE_GROUP = re.compile(r"/resourceGroups/([^/]+)", re.IGNORECASE)
+_SERVER_FARM = re.compile(
+    r"/resourceGroups/([^/]+)/providers/Microsoft\.Web/serverfarms/([^/]+)", re.IGNORECASE
+)
+_SUBSCRIPTION = re.compile(r"[A-Za-z0-9-]{1,64}")
+_HOSTING_BY_SKU: Final[Mapping[str, HostingPlan]] = {
+    "dynamic": "consumption",
+    "flexconsumption": "flex",
+    "elasticpremium": "premium",
+}
+RBAC_HINT: Final = (
+    "the signed-in identity needs Website Contributor (or Contributor) on the function app"
+)
+
+
+# --- subscription -------------------------------------------------------------------------
+
+
+def resolve_subscription(option: str | None, environ: Mapping[str, str]) -> str:
+    """--subscription, else AZURE_SUBSCRIPTION_ID, else the Azure CLI's default subscription."""
+    value = option or environ.get(SUBSCRIPTION_VARIABLE) or cli_default_subscription(environ)
+    if not value:
+        msg = "no Azure subscription given"
+        hint = f"pass --subscription, set {SUBSCRIPTION_VARIABLE}, or run `az account set -s <id>`"
+        raise ConfigError(msg, hint=hint)
+    if not _SUBSCRIPTION.fullmatch(value):
+        msg = f"{value!r} is not an Azure subscription ID"
+        raise ConfigError(msg, hint="use the subscription's GUID (az account list -o table)")
+    return value
+
+
+def azure_config_dir(environ: Mapping[str, str]) -> Path:
+    """The Azure CLI's folder: AZURE_CONFIG_DIR or ~/.azure."""
+    if configured := environ.get("AZURE_CONFIG_DIR"):
+        return Path(configured).expanduser()
+    home = environ.get("HOME") or environ.get("USERPROFILE")
+    return (Path(home) if home else Path.home()) / ".azure"
+
+
+def cli_default_subscription(environ: Mapping[str, str]) -> str | None:
+    """The `isDefault` subscription of azureProfile.json, if the CLI is logged in."""
+    path = azure_config_dir(environ) / "azureProfile.json"
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    return parse_azure_profile(data)
+
+
+def parse_azure_profile(data: bytes) -> str | None:
+    """The default subscription ID in azureProfile.json's bytes (the CLI writes a UTF-8 BOM)."""
+    try:
+        profile = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    subscriptions = profile.get("subscriptions") if isinstance(profile, dict) else None
+    for entry in subscriptions if isinstance(subscriptions, list) else ():
+        if isinstance(entry, dict) and entry.get("isDefault") is True and entry.get("id"):
+            return str(entry["id"])
+    return None
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def arm_error_detail(error: HttpResponseError) -> str:
+    """`Code: message` of an ARM error body (both error shapes), else the SDK's message."""
+    body: Any = None
+    if error.response is not None:
+        try:
+            body = json.loads(error.response.text())
+        except (ValueError, AttributeError, TypeError):
+            body = None
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict):
+            code = inner.get("code") or inner.get("Code")
+            message = inner.get("message") or inner.get("Message")
+            if code or message:
+                return ": ".join(str(part) for part in (code, message) if part)
+    return (error.message or str(error)).splitlines()[0]
+
+
+@contextmanager
+def arm_errors(what: str) -> Iterator[None]:
+    """Turn SDK exceptions into AuthError (401/403) or DeployError, naming what failed."""
+    try:
+        yield
+    except HttpResponseError as error:
+        status = error.status_code
+        detail = arm_error_detail(error)
+        if status in (401, 403):
+            msg = f"Azure Resource Manager refused to {what} (HTTP {status}): {detail}"
+            hint = RBAC_HINT if status == 403 else "sign in again; check --cloud and --tenant"
+            raise AuthError(msg, hint=hint) from None
+        msg = f"could not {what}: HTTP {status}: {detail}"
+        raise DeployError(msg) from None
+    except AzureError as error:
+        msg = f"could not {what}: {str(error).splitlines()[0] if str(error) else type(error)}"
+        raise DeployError(msg, hint="check the network and the cloud (--cloud)") from None
+
+
+# --- the site -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SiteInfo:
+    """What a deploy needs to know about the target app (or slot)."""
+
+    name: str  # the app's name (without the slot)
+    slot: str | None
+    resource_group: str
+    kind: str
+    sku: str  # properties.sku, or the plan's tier
+    hosting: HostingPlan
+    state: str | None
+    scm_host: str | None  # host[:port] of the Kudu site
+    app_host: str | None  # host[:port] of the app
+    server_farm_id: str | None
+
+    @property
+    def display(self) -> str:
+        """app or app/slot."""
+        return f"{self.name}/{self.slot}" if self.slot else self.name
+
+    @property
+    def kind_tokens(self) -> frozenset[str]:
+        """`functionapp,linux` -> {functionapp, linux}."""
+        return frozenset(token.strip() for token in self.kind.lower().split(",") if token)
+
+
+def parse_site(raw: Mapping[str, Any], *, slot: str | None = None, sku: str = "") -> SiteInfo:
+    """A SiteInfo from GET site JSON."""
+    props: Mapping[str, Any] = raw.get("properties") or {}
+    site_sku = str(props.get("sku") or sku or "")
+    full_name = str(raw.get("name") or "")
+    return SiteInfo(
+        name=full_name.split("/", 1)[0],
+        slot=slot,
+        resource_group=_resource_group(raw),
+        kind=str(raw.get("kind") or ""),
+        sku=site_sku,
+        hosting="flex" if props.get("functionAppConfig") else hosting_of(site_sku),
+        state=props.get("state"),
+        scm_host=_host(props, "Repository"),
+        app_host=_host(props, "Standard") or props.get("defaultHostName"),
+        server_farm_id=props.get("serverFarmId"),
+    )
+
+
+def hosting_of(sku: str) -> HostingPlan:
+    """The hosting plan family from a site's sku / plan tier."""
+    return _HOSTING_BY_SKU.get(sku.replace(" ", "").lower(), "dedicated")
+
+
+def _resource_group(raw: Mapping[str, Any]) -> str:
+    props: Mapping[str, Any] = raw.get("properties") or {}
+    if group := props.get("resourceGroup"):
+        return str(group)
+    match = _RESOURCE_GROUP.search(str(raw.get("id") or ""))
+    return match.group(1) if match else ""
+
+
+def _host(props: Mapping[str, Any], host_type: str) -> str | None:
+    """A host name by type: hostNameSslStates first, then enabledHostNames (.scm. = Kudu)."""
+    for state in props.get("hostNameSslStates") or ():
+        if str(state.get("hostType", "")).lower() == host_type.lower() and state.get("name"):
+            return str(state["name"])
+    scm = host_type == "Repository"
+    for name in props.get("enabledHostNames") or ():
+        if (".scm." in str(name)) == scm:
+            return str(name)
+    return None
+
+
+def check_site(site: SiteInfo, strategy: StrategyName) -> None:
+    """Refuse targets funcpub cannot deploy a Python zip to, before anything changes."""
+    tokens = site.kind_tokens
+    if "functionapp" not in tokens:
+        msg = f"{site.display} is not a function app (kind {site.kind or 'unknown'!r})"
+        raise DeployError(msg, hint="check the app name and resource group")
+    if "linux" not in tokens:
+        msg = f"{site.display} is a Windows function app; Python function apps need Linux"
+        hint = "create a Linux function app (az functionapp create --os-type Linux ...)"
+        raise DeployError(msg, hint=hint)
+    if tokens & {"container", "azurecontainerapps", "kubernetes"}:
+        msg = f"{site.display} runs a container ({site.kind}); a zip deploy does not apply to it"
+        raise DeployError(msg, hint="build and push the container image instead")
+    if site.hosting == "flex":
+        msg = f"{site.display} is on Flex Consumption (FC1): deploying to it is not supported yet"
+        raise DeployError(msg, hint="use `func azure functionapp publish` for Flex apps for now")
+    if site.hosting == "consumption" and strategy != "remote":
+        msg = (
+            f"{site.display} is on Linux Consumption (Y1): a {strategy} build needs"
+            " run-from-package from blob storage, which is not supported yet"
+        )
+        raise DeployError(msg, hint="use --build remote for Consumption apps")
+    if not site.scm_host:
+        msg = f"Azure reports no SCM (Kudu) host for {site.display}"
+        raise DeployError(msg, hint="the app must have its SCM site enabled")
+
+
+# --- the client ---------------------------------------------------------------------------
+
+
+def make_client(
+    credential: Credential,
+    subscription_id: str,
+    profile: CloudProfile,
+    *,
+    verify: Verify,
+    timing: Timing,
+) -> WebSiteManagementClient:
+    """A WebSiteManagementClient for `profile`; azure-core retries 429/5xx with its defaults."""
+    return WebSiteManagementClient(
+        credential,
+        subscription_id,
+        base_url=profile.arm_endpoint,
+        credential_scopes=[profile.arm_scope],
+        connection_verify=verify,
+        retry_backoff_factor=timing.arm_retry_backoff,
+    )
+
+
+def find_site(
+    client: WebSiteManagementClient,
+    name: str,
+    *,
+    resource_group: str | None,
+    slot: str | None,
+    subscription: str,
+) -> SiteInfo:
+    """The app (or slot) named `name`, searching the subscription when no group is given."""
+    group = resource_group or _group_of(client, name, subscription)
+    with arm_errors(f"read the function app {name}"):
+        try:
+            raw = (
+                client.web_apps.get_slot(group, name, slot)
+                if slot
+                else client.web_apps.get(group, name)
+            )
+        except HttpResponseError as error:
+            if error.status_code == 404:
+                raise _not_found(name, slot, group) from None
+            raise
+        site = raw.as_dict()
+    sku = "" if (site.get("properties") or {}).get("sku") else _plan_tier(client, site)
+    return parse_site(site, slot=slot, sku=sku)
+
+
+def _not_found(name: str, slot: str | None, group: str) -> DeployError:
+    what = f"slot {slot!r} of function app {name!r}" if slot else f"function app {name!r}"
+    msg = f"no {what} in resource group {group!r}"
+    return DeployError(msg, hint="check the app name, --resource-group and --subscription")
+
+
+def _group_of(client: WebSiteManagementClient, name: str, subscription: str) -> str:
+    """The resource group of the one app called `name` (case-insensitively) in the subscription."""
+    with arm_errors("list the apps of the subscription"):
+        matches = [
+            site.as_dict()
+            for site in client.web_apps.list()
+            if (site.name or "").lower() == name.lower()
+        ]
+    if not matches:
+        msg = f"no function app named {name!r} in subscription {subscription}"
+        raise DeployError(msg, hint="check the app name and --subscription")
+    groups = sorted(_resource_group(site) for site in matches)
+    if len(groups) > 1:
+        msg = f"{len(groups)} apps are named {name!r}: resource groups {', '.join(groups)}"
+        raise ConfigError(msg, hint="pass --resource-group to choose one")
+    return groups[0]
+
+
+def _plan_tier(client: WebSiteManagementClient, site: Mapping[str, Any]) -> str:
+    """The App Service plan's tier, when the site does not carry `properties.sku`."""
+    farm = (site.get("properties") or {}).get("serverFarmId") or ""
+    match = _SERVER_FARM.search(str(farm))
+    if not match:
+        return ""
+    with arm_errors("read the app's App Service plan"):
+        plan = client.app_service_plans.get(match.group(1), match.group(2)).as_dict()
+    return str((plan.get("sku") or {}).get("tier") or "")
+
+
+class ArmApp:
+    """ARM operations on one app or slot."""
+
+    def __init__(self, client: WebSiteManagementClient, site: SiteInfo) -> None:
+        self._client = client
+        self._apps = client.web_apps
+        self.site = site
+        self._group = site.resource_group
+        self._name = site.name
+        self._slot = site.slot
+
+    def app_settings(self) -> dict[str, str]:
+        """All app settings (POST config/appsettings/list)."""
+        with arm_errors(f"read the app settings of {self.site.display}"):
+            if self._slot:
+                result = self._apps.list_application_settings_slot(
+                    self._group, self._name, self._slot
+                )
+            else:
+                result = self._apps.list_application_settings(self._group, self._name)
+        return {str(k): str(v) for k, v in (result.properties or {}).items()}
+
+    def site_config(self) -> dict[str, str]:
+        """The string properties of config/web (linuxFxVersion and friends)."""
+        with arm_errors(f"read the site configuration of {self.site.display}"):
+            if self._slot:
+                result = self._apps.get_configuration_slot(self._group, self._name, self._slot)
+            else:
+                result = self._apps.get_configuration(self._group, self._name)
+        props = result.as_dict().get("properties") or {}
+        return {str(k): v for k, v in props.items() if isinstance(v, str)}
+
+    def current_config(self) -> CurrentConfig:
+        """App settings and site config together."""
+        return CurrentConfig(app_settings=self.app_settings(), site_config=self.site_config())
+
+    def replace_app_settings(self, settings: Mapping[str, str]) -> None:
+        """PUT config/appsettings: the full set (omitted keys are deleted)."""
+        body = StringDictionary(properties=dict(settings))
+        with arm_errors(f"update the app settings of {self.site.display}"):
+            if self._slot:
+                self._apps.update_application_settings_slot(
+                    self._group, self._name, self._slot, body
+                )
+            else:
+                self._apps.update_application_settings(self._group, self._name, body)
+
+    def patch_site_config(self, properties: Mapping[str, str]) -> None:
+        """PATCH config/web with just `properties`."""
+        body = SiteConfigResource({"properties": dict(properties)})
+        with arm_errors(f"update the site configuration of {self.site.display}"):
+            if self._slot:
+                self._apps.update_configuration_slot(self._group, self._name, self._slot, body)
+            else:
+                self._apps.update_configuration(self._group, self._name, body)
+
+    def basic_auth_allowed(self) -> bool:
+        """Whether the SCM site accepts Basic auth (basicPublishingCredentialsPolicies/scm)."""
+        with arm_errors(f"read the SCM basic-auth policy of {self.site.display}"):
+            if self._slot:
+                result = self._apps.get_scm_allowed_slot(self._group, self._name, self._slot)
+            else:
+                result = self._apps.get_scm_allowed(self._group, self._name)
+        return bool((result.as_dict().get("properties") or {}).get("allow"))
+
+    def publishing_credentials(self) -> tuple[str, str]:
+        """The site's ($app, password) publishing credentials."""
+        with arm_errors(f"read the publishing credentials of {self.site.display}"):
+            if self._slot:
+                poller = self._apps.begin_list_publishing_credentials_slot(
+                    self._group, self._name, self._slot
+                )
+            else:
+                poller = self._apps.begin_list_publishing_credentials(self._group, self._name)
+            props = poller.result().as_dict().get("properties") or {}
+        return str(props.get("publishingUserName") or ""), str(
+            props.get("publishingPassword") or ""
+        )
+
+    def sync_triggers(self) -> None:
+        """POST syncfunctiontriggers; the service answers 200 where the SDK expects 204."""
+        with arm_errors(f"sync the triggers of {self.site.display}"):
+            try:
+                if self._slot:
+                    self._apps.sync_function_triggers_slot(self._group, self._name, self._slot)
+                else:
+                    self._apps.sync_function_triggers(self._group, self._name)
+            except HttpResponseError as error:
+                # https://github.com/Azure/azure-rest-api-specs/issues/1275 (az CLI does the same)
+                if error.status_code != 200:
+                    raise
+
+    def functions(self) -> list[dict[str, Any]]:
+        """The functions ARM knows (FunctionEnvelope JSON)."""
+        with arm_errors(f"list the functions of {self.site.display}"):
+            if self._slot:
+                pages = self._apps.list_instance_functions_slot(self._group, self._name, self._slot)
+            else:
+                pages = self._apps.list_functions(self._group, self._name)
+            return [item.as_dict() for item in pages]
+
+    def host_keys(self) -> dict[str, Any]:
+        """masterKey, functionKeys, systemKeys (POST host/default/listkeys)."""
+        with arm_errors(f"read the host keys of {self.site.display}"):
+            if self._slot:
+                result = self._apps.list_host_keys_slot(self._group, self._name, self._slot)
+            else:
+                result = self._apps.list_host_keys(self._group, self._name)
+        return dict(result.as_dict())
+
+
+# --- applying changes ---------------------------------------------------------------------
+
+
+def apply_changes(app: ArmApp, changes: Sequence[ConcreteChange]) -> None:
+    """App settings in one read-modify-write PUT, site config by PATCH, then read back.
+
+    On a failure the error names exactly the keys already changed in Azure.
+    """
+    settings = [c for c in changes if c.change.scope == "app setting"]
+    config = [c for c in changes if c.change.scope == "site config"]
+    changed: list[str] = []
+    try:
+        if settings:
+            # Read right before writing: the PUT replaces every setting, so nothing read
+            # earlier may be written back stale.
+            app.replace_app_settings(merged_app_settings(app.app_settings(), settings))
+            changed += keys_of(settings)
+        if config:
+            app.patch_site_config(site_config_patch(config))
+            changed += keys_of(config)
+        missing = unapplied(changes, app.current_config())
+    except FuncpubError as error:
+        raise with_changed_keys(error, changed) from None
+    if missing:
+        msg = f"Azure did not keep the new value of {', '.join(missing)} on {app.site.display}"
+        raise with_changed_keys(DeployError(msg), [k for k in changed if k not in missing])
+
+
+def with_changed_keys(error: FuncpubError, changed: Sequence[str]) -> FuncpubError:
+    """`error` with the list of settings already changed in Azure appended to its message."""
+    note = (
+        f"settings already changed in Azure: {', '.join(changed)}"
+        if changed
+        else "no settings were changed"
+    )
+    text = f"{error.message}\n({note})" if "\n" in error.message else f"{error.message} ({note})"
+    return type(error)(text, hint=error.hint)

@@ -1,0 +1,204 @@
+"""The concrete configuration changes of a deploy: the plan's wishes against the app's values.
+
+Pure functions: `concrete_changes` keeps only what differs and refuses to silently switch an app
+to another language, Python version or Functions major version (Core Tools only warns about the
+Python version, and people then meet ModuleNotFoundError at runtime).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from funcpub.appsettings import SettingChange
+from funcpub.errors import DeployError
+
+MASK: Final = "***"
+_SECRET_KEY = re.compile(
+    r"KEY|SECRET|PASSWORD|PASSWD|PWD|TOKEN|CONNECTION|CONNSTR|SAS|SIGNATURE|CREDENTIAL"
+    r"|^AzureWebJobsStorage$|^AzureWebJobsDashboard$",
+    re.IGNORECASE,
+)
+_SECRET_VALUE = re.compile(
+    r"AccountKey=|SharedAccessKey=|SharedAccessSignature=|Password=|[?&]sig=|://[^/@\s]+:[^/@\s]+@",
+    re.IGNORECASE,
+)
+_TRUE: Final = frozenset({"true", "1"})
+_FALSE: Final = frozenset({"false", "0"})
+_MAJOR = re.compile(r"~?(\d+)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CurrentConfig:
+    """The app's configuration as read from ARM."""
+
+    app_settings: Mapping[str, str]
+    site_config: Mapping[
+        str, str
+    ]  # the site-config properties funcpub manages, e.g. linuxFxVersion
+
+    def value(self, change: SettingChange) -> str | None:
+        """The current value of the setting `change` is about; None when absent or empty."""
+        values = self.app_settings if change.scope == "app setting" else self.site_config
+        return values.get(change.key) or None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConcreteChange:
+    """A planned change that really changes something."""
+
+    change: SettingChange
+    previous: str | None
+
+    def describe(self) -> str:
+        """One line for the console: `set KEY=value (was old)`, secrets masked."""
+        key = self.change.key
+        was = "new" if self.previous is None else f"was {shown_value(key, self.previous)}"
+        if self.change.action == "remove":
+            return f"remove {key} ({was})"
+        return f"set {key}={shown_value(key, self.change.value or '')} ({was})"
+
+
+def looks_secret(key: str, value: str) -> bool:
+    """Whether a setting probably holds a credential (by its name or its value)."""
+    return bool(_SECRET_KEY.search(key) or _SECRET_VALUE.search(value))
+
+
+def shown_value(key: str, value: str) -> str:
+    """The value as it may be printed."""
+    return MASK if looks_secret(key, value) else value
+
+
+def concrete_changes(
+    wanted: Iterable[SettingChange], current: CurrentConfig, *, force: bool
+) -> tuple[ConcreteChange, ...]:
+    """The changes of `wanted` that differ from `current`; DeployError for a guarded conflict."""
+    result = []
+    for change in wanted:
+        previous = current.value(change)
+        if change.action == "remove":
+            if previous is not None:
+                result.append(ConcreteChange(change=change, previous=previous))
+            continue
+        if _already_satisfied(change, previous):
+            continue
+        if previous is not None and not force:
+            _refuse_switch(change, previous)
+        result.append(ConcreteChange(change=change, previous=previous))
+    return tuple(result)
+
+
+def _already_satisfied(change: SettingChange, previous: str | None) -> bool:
+    """Whether `previous` already means what `change` asks for."""
+    wanted = change.value or ""
+    if previous is None:
+        return False
+    same = _EQUIVALENT.get(change.key, _same_value)
+    return same(previous, wanted)
+
+
+def _same_value(previous: str, wanted: str) -> bool:
+    """Equal, with true/1 and false/0 counted as the same (Kudu reads them alike)."""
+    old, new = previous.strip().lower(), wanted.strip().lower()
+    if {old, new} <= _TRUE or {old, new} <= _FALSE:
+        return True
+    return previous == wanted
+
+
+def _same_ignoring_case(previous: str, wanted: str) -> bool:
+    return previous.strip().lower() == wanted.strip().lower()
+
+
+def _same_major(previous: str, wanted: str) -> bool:
+    """~4, 4 and a pinned 4.x.y are all Functions 4; a user's pin is kept."""
+    old, new = _MAJOR.match(previous.strip()), _MAJOR.match(wanted.strip())
+    return bool(old and new and old.group(1) == new.group(1))
+
+
+_EQUIVALENT: Final[Mapping[str, Callable[[str, str], bool]]] = {
+    "FUNCTIONS_WORKER_RUNTIME": _same_ignoring_case,
+    "FUNCTIONS_EXTENSION_VERSION": _same_major,
+    "linuxFxVersion": _same_ignoring_case,
+}
+
+
+def _refuse_switch(change: SettingChange, previous: str) -> None:
+    """Raise if `change` would switch the app's language or version; other keys just change."""
+    hint = _SWITCH_HINTS.get(change.key)
+    if hint is None:
+        return
+    msg = f"the app has {change.key}={previous}, but this publish needs {change.value}"
+    raise DeployError(msg, hint=hint(previous, change.value or ""))
+
+
+def _runtime_hint(previous: str, wanted: str) -> str:
+    return f"the app runs the {previous} worker; pass --force to switch it to {wanted}"
+
+
+def _python_hint(previous: str, wanted: str) -> str:
+    prefix, _, version = previous.partition("|")
+    if prefix.lower() == "python" and version:
+        return f"build for the app with --python-version {version}, or pass --force to set {wanted}"
+    return f"the app's image is {previous}; pass --force to set {wanted}"
+
+
+def _extension_hint(previous: str, wanted: str) -> str:
+    match = _MAJOR.match(previous.strip())
+    if match:
+        return (
+            f"build for the app with --functions-version {match.group(1)}, "
+            f"or pass --force to set {wanted}"
+        )
+    return f"pass --force to set {wanted}"
+
+
+_SWITCH_HINTS: Final[Mapping[str, Callable[[str, str], str]]] = {
+    "FUNCTIONS_WORKER_RUNTIME": _runtime_hint,
+    "linuxFxVersion": _python_hint,
+    "FUNCTIONS_EXTENSION_VERSION": _extension_hint,
+}
+
+
+def merged_app_settings(
+    current: Mapping[str, str], changes: Sequence[ConcreteChange]
+) -> dict[str, str]:
+    """The full app-settings dict to PUT: everything read plus the changes (PUT replaces all)."""
+    merged = dict(current)
+    for item in changes:
+        if item.change.scope != "app setting":
+            continue
+        if item.change.action == "remove":
+            merged.pop(item.change.key, None)
+        else:
+            merged[item.change.key] = item.change.value or ""
+    return merged
+
+
+def site_config_patch(changes: Sequence[ConcreteChange]) -> dict[str, str]:
+    """The site-config properties to PATCH."""
+    return {
+        item.change.key: item.change.value or ""
+        for item in changes
+        if item.change.scope == "site config" and item.change.action == "ensure"
+    }
+
+
+def unapplied(changes: Sequence[ConcreteChange], after: CurrentConfig) -> tuple[str, ...]:
+    """Keys whose read-back value does not match the change."""
+    missing = []
+    for item in changes:
+        value = after.value(item.change)
+        if item.change.action == "remove":
+            ok = value is None
+        else:
+            ok = value is not None and _already_satisfied(item.change, value)
+        if not ok:
+            missing.append(item.change.key)
+    return tuple(missing)
+
+
+def keys_of(changes: Sequence[ConcreteChange], scope: str | None = None) -> tuple[str, ...]:
+    """The keys of `changes` (of one scope)."""
+    return tuple(c.change.key for c in changes if scope is None or c.change.scope == scope)
