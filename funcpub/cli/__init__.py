@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -53,6 +54,9 @@ def run(argv: Sequence[str]) -> int:
     """Run the CLI; every failure becomes a message and an exit code, never a traceback."""
     command = typer.main.get_command(app)
     state = RunState()
+    # The Azure SDKs log warnings (e.g. each credential a chain tried); funcpub reports failures
+    # itself, so keep Python's last-resort handler from printing them.
+    logging.getLogger("azure").addHandler(logging.NullHandler())
     try:
         result = command.main(
             args=list(argv), prog_name="funcpub", standalone_mode=False, obj=state

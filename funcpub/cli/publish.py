@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Final
 
+import requests
 import typer
 
 from funcpub.cli.common import (
@@ -18,9 +24,15 @@ from funcpub.cli.common import (
     prepare,
     require_valid,
 )
-from funcpub.cli.render import render_plan
-from funcpub.errors import EXIT_OK, ConfigError, DeployError, ValidationError
-from funcpub.plan import make_plan, plan_to_dict
+from funcpub.cli.render import render_deploy_result, render_plan
+from funcpub.console import Console
+from funcpub.deploy import AzureTarget, DeployedFunction, DeployOptions, DeployResult, deploy
+from funcpub.emulator import Emulator
+from funcpub.errors import EXIT_OK, BuildError, ConfigError, ValidationError
+from funcpub.ignore import IncludedFile
+from funcpub.options import Options
+from funcpub.package import Artifact, write_zip, zip_timestamp
+from funcpub.plan import Plan, make_plan, plan_to_dict
 
 # Function app names become host names: 2-60 letters, digits and hyphens, no hyphen at either end.
 APP_NAME: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])")
@@ -35,6 +47,42 @@ DryRun = Annotated[
     bool,
     typer.Option("--dry-run", help="Print the full plan; no network, nothing written."),
 ]
+Cloud = Annotated[
+    str | None,
+    typer.Option("--cloud", help="AzureCloud, AzureChinaCloud, AzureUSGovernment or emulator."),
+]
+Subscription = Annotated[str | None, typer.Option("--subscription", help="Subscription id.")]
+ResourceGroup = Annotated[
+    str | None,
+    typer.Option("--resource-group", "-g", help="The app's resource group [default: look it up]."),
+]
+Tenant = Annotated[str | None, typer.Option("--tenant", help="Entra tenant to sign in to.")]
+ClientId = Annotated[
+    str | None, typer.Option("--client-id", help="Service principal or managed identity client id.")
+]
+Force = Annotated[
+    bool,
+    typer.Option("--force", help="Change the app's runtime, Python or Functions version to match."),
+]
+NoVerify = Annotated[
+    bool, typer.Option("--no-verify", help="Don't wait for the host to index the functions.")
+]
+Timeout = Annotated[
+    float, typer.Option("--timeout", help="Seconds to wait for the deployment.", min=1)
+]
+ShowKeys = Annotated[bool, typer.Option("--show-keys", help="Print function URLs with keys.")]
+Output = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Keep the deployed zip here [default: a temporary file]."),
+]
+UseEmulator = Annotated[
+    bool,
+    typer.Option(
+        "--emulator",
+        help="Publish to a local Azure emulator started for this run (creates the app).",
+    ),
+]
+SMOKE_TIMEOUT: Final = 30
 
 
 def check_app_name(name: str) -> str:
@@ -58,6 +106,17 @@ def publish(
     slot: Slot = None,
     dry_run: DryRun = False,
     json_output: JsonFlag = False,
+    cloud: Cloud = None,
+    subscription: Subscription = None,
+    resource_group: ResourceGroup = None,
+    tenant: Tenant = None,
+    client_id: ClientId = None,
+    force: Force = False,
+    no_verify: NoVerify = False,
+    timeout: Timeout = 900,
+    show_keys: ShowKeys = False,
+    output: Output = None,
+    emulator: UseEmulator = False,
 ) -> int:
     """Publish the app: validate, build, pack and zip-deploy (use --dry-run to see the plan)."""
     console = make_console(ctx, json_mode=json_output)
@@ -68,6 +127,9 @@ def publish(
         "functions-version": functions_version,
         "installer": installer,
         "slot": slot,
+        "cloud": "emulator" if emulator else cloud,
+        "subscription": subscription,
+        "resource-group": resource_group,
     }
     loaded = prepare("publish", app_dir, cli, console)
     plan = make_plan(
@@ -84,5 +146,97 @@ def publish(
             console.result(render_plan(plan))
         return EXIT_OK if plan.ok else ValidationError.exit_code
     require_valid(plan.findings, console, undone="nothing was deployed")
-    msg = "deploying to Azure is not available in this funcpub version"
-    raise DeployError(msg, hint="use --dry-run to see the full plan")
+    _check_strategy(plan)
+    target = AzureTarget(
+        cloud=loaded.options.cloud,
+        subscription_id=loaded.options.subscription,
+        resource_group=loaded.options.resource_group,
+        tenant_id=tenant,
+        client_id=client_id,
+    )
+    deploy_options = DeployOptions(
+        force=force, verify=not no_verify, timeout=timeout, show_keys=show_keys
+    )
+    with (
+        _package(plan, loaded.selection.included, output, console) as artifact,
+        _environment(emulator, loaded.options, app_name, console) as environ,
+    ):
+        result = deploy(
+            plan, artifact, target=target, options=deploy_options, reporter=console, environ=environ
+        )
+        smoke = _smoke_requests(result.functions, environ) if emulator else ()
+    _report(console, result, artifact, smoke, json_output=json_output)
+    return EXIT_OK
+
+
+def _check_strategy(plan: Plan) -> None:
+    """Only strategies whose build exists in this version may deploy."""
+    if plan.strategy != "none":
+        msg = f"publishing with a {plan.strategy} build is not available in this funcpub version"
+        raise BuildError(msg, hint="build .python_packages yourself and publish with --build none")
+
+
+@contextmanager
+def _package(
+    plan: Plan, files: tuple[IncludedFile, ...], output: Path | None, console: Console
+) -> Iterator[Artifact]:
+    """The zip to deploy: at --output, or in a temporary folder removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="funcpub-") as scratch:
+        destination = (output or Path(scratch) / f"{plan.app_name}.zip").resolve()
+        console.step(f"packing {len(files)} files into {destination.name}")
+        yield write_zip(files, destination, timestamp=zip_timestamp())
+
+
+@contextmanager
+def _environment(
+    use_emulator: bool, options: Options, app_name: str, console: Console
+) -> Iterator[Mapping[str, str]]:
+    """The process environment, or one pointing at a fresh emulator holding the app."""
+    if not use_emulator:
+        yield os.environ
+        return
+    with (
+        tempfile.TemporaryDirectory(prefix="funcpub-emulator-") as data_dir,
+        Emulator(Path(data_dir)) as emulator,
+    ):
+        console.step(f"started the Azure emulator at {emulator.url}")
+        emulator.create_app(
+            app_name,
+            python=options.python_version,
+            functions_version=options.functions_version,
+            resource_group=options.resource_group or "rg-funcpub",
+        )
+        if options.slot:
+            emulator.create_slot(app_name, options.slot)
+        console.secret(emulator.client_secret)
+        yield {**os.environ, **emulator.client_env()}
+
+
+def _smoke_requests(
+    functions: tuple[DeployedFunction, ...], environ: Mapping[str, str]
+) -> tuple[tuple[str, int, str], ...]:
+    """GET each HTTP function once: (url, status, start of the body)."""
+    verify = environ.get("REQUESTS_CA_BUNDLE", True)
+    answers = []
+    for function in functions:
+        if function.trigger != "httpTrigger" or not function.url:
+            continue
+        response = requests.get(function.url, verify=verify, timeout=SMOKE_TIMEOUT)
+        answers.append((function.url, response.status_code, response.text[:200]))
+    return tuple(answers)
+
+
+def _report(
+    console: Console,
+    result: DeployResult,
+    artifact: Artifact,
+    smoke: tuple[tuple[str, int, str], ...],
+    *,
+    json_output: bool,
+) -> None:
+    if json_output:
+        document = asdict(result) | {"package": asdict(artifact) | {"path": str(artifact.path)}}
+        document["smoke"] = [{"url": u, "status": s, "body": b} for u, s, b in smoke]
+        console.json(document)
+        return
+    console.result(render_deploy_result(result, artifact, smoke))

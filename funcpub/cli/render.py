@@ -9,6 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from funcpub.deploy import DeployResult
 from funcpub.package import Artifact
 from funcpub.plan import Plan
 from funcpub.validate import Finding
@@ -128,3 +129,26 @@ def render_plan(plan: Plan) -> RenderableType:
     if plan.findings:
         parts += [Text(f"findings: {count_summary(plan.findings)}"), render_findings(plan.findings)]
     return Group(*parts)
+
+
+def render_deploy_result(
+    result: DeployResult, artifact: Artifact, smoke: tuple[tuple[str, int, str], ...]
+) -> RenderableType:
+    """What the publish did: deployment, setting changes, functions and their URLs."""
+    where = result.app_name + (f"/{result.slot}" if result.slot else "")
+    lines: list[RenderableType] = [
+        Text(f"published {where}: deployment {result.deployment_id}", style="bold green"),
+        Text(f"package sha256 {artifact.sha256} ({human_size(artifact.size)})"),
+    ]
+    for change in result.applied_changes:
+        action = f"= {change.value}" if change.action == "ensure" else "removed"
+        lines.append(Text(f"changed {change.key} {action}"))
+    table = Table(title=f"functions ({len(result.functions)})", title_justify="left")
+    for column in ("name", "trigger", "url"):
+        table.add_column(column, overflow="fold")
+    for function in result.functions:
+        table.add_row(function.name, function.trigger or "-", escape(function.url or "-"))
+    lines.append(table)
+    for url, status, body in smoke:
+        lines.append(Text(f"GET {url} -> {status}: {body.strip()}"))
+    return Group(*lines)

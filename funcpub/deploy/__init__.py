@@ -26,7 +26,7 @@ from funcpub.deploy.arm import (
 )
 from funcpub.deploy.auth import Credential, Verify, ca_bundle, make_credential
 from funcpub.deploy.changes import ConcreteChange, concrete_changes, keys_of, looks_secret
-from funcpub.deploy.cloud import CloudName, CloudProfile, cloud_profile
+from funcpub.deploy.cloud import CloudProfile, cloud_profile
 from funcpub.deploy.kudu import (
     LogFollower,
     ScmClient,
@@ -47,6 +47,7 @@ from funcpub.deploy.verify import (
     verify_functions,
 )
 from funcpub.errors import ConfigError, DeployError, FuncpubError
+from funcpub.options import CloudName
 from funcpub.package import Artifact
 from funcpub.plan import Plan
 

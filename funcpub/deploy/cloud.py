@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Literal, get_args
+from typing import Final, get_args
 from urllib.parse import urlsplit
 
 from funcpub.errors import ConfigError
+from funcpub.options import CloudName
 
-CloudName = Literal["AzureCloud", "AzureChinaCloud", "AzureUSGovernment", "emulator"]
 CLOUD_NAMES: Final[tuple[CloudName, ...]] = get_args(CloudName)
 EMULATOR_URL_VARIABLE: Final = "FUNCPUB_EMULATOR_URL"
 # The emulator stands in for the public cloud, so it expects the public ARM audience.
