@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 from funcpub.emulator import host
 from funcpub.emulator.context import Context
 from funcpub.emulator.records import SiteRecord
+from funcpub.emulator.routing import match_route
 from funcpub.emulator.runtime import index_record, indexed_function
 from funcpub.emulator.web import empty_response, json_response
 
@@ -72,7 +73,7 @@ def _functions(site: SiteRecord) -> list[host.IndexedFunction]:
 
 
 def _invoke(context: Context, request: Request, site: SiteRecord, route: str) -> Response:
-    match = host.match_route(_functions(site), request.method, route)
+    match = match_route(_functions(site), request.method, route)
     if match is None:
         return empty_response(404)
     function, route_params = match

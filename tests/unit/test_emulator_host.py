@@ -20,9 +20,9 @@ from funcpub.emulator.host import (
     HttpResult,
     IndexedFunction,
     IndexResult,
-    match_route,
     prepare_worker_dir,
 )
+from funcpub.emulator.routing import match_route
 
 ROOT = Path(__file__).parents[2]
 PROJECTS = ROOT / "tests" / "projects"
