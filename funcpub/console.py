@@ -57,8 +57,8 @@ class Console:
             self._err.print(f"[bold cyan]>[/] {escape(self.redact(message))}")
 
     def deployment_log(self, line: str) -> None:
-        """One line of a deployment's log, as it arrives (hidden with --json)."""
-        if not self.json_mode:
+        """One line of a deployment's log, as it arrives (hidden with -q and --json)."""
+        if not (self.quiet or self.json_mode):
             self._err.print(f"  [dim]{escape(self.redact(line))}[/]")
 
     def upload_progress(self, sent: int, total: int) -> None:

@@ -28,6 +28,10 @@ BUILDS_BY_COMMAND: Final[Mapping[CommandName, tuple[StrategyName, ...]]] = {
     "publish": get_args(StrategyName),
 }
 ENV_PREFIX: Final = "FUNCPUB_"
+# FUNCPUB_* variables that are not configuration keys.
+EMULATOR_URL_ENV: Final = "FUNCPUB_EMULATOR_URL"  # the emulator cloud's endpoints
+EMULATOR_DATA_ENV: Final = "FUNCPUB_EMULATOR_DATA"  # `funcpub emulator`'s default data dir
+OTHER_ENV_VARIABLES: Final = frozenset({EMULATOR_URL_ENV, EMULATOR_DATA_ENV})
 _PYTHON_VERSION = re.compile(r"3\.\d{1,2}")
 _FUNCTIONS_VERSION = re.compile(r"~?(\d+)(?:\.x|\.\*)?")
 # Slot names share the site-name alphabet; Azure caps the combined host name at 59 characters.
@@ -165,7 +169,7 @@ def _reject_unknown_keys(config: Mapping[str, object], origin: str) -> None:
 
 
 def _unknown_env_warnings(environ: Mapping[str, str]) -> tuple[str, ...]:
-    known = {env_var(key) for key in PARSERS}
+    known = {env_var(key) for key in PARSERS} | OTHER_ENV_VARIABLES
     return tuple(
         f"ignoring unknown environment variable {name}"
         for name in sorted(environ)

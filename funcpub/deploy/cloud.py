@@ -12,10 +12,9 @@ from typing import Final, get_args
 from urllib.parse import urlsplit
 
 from funcpub.errors import ConfigError
-from funcpub.options import CloudName
+from funcpub.options import EMULATOR_URL_ENV, CloudName
 
 CLOUD_NAMES: Final[tuple[CloudName, ...]] = get_args(CloudName)
-EMULATOR_URL_VARIABLE: Final = "FUNCPUB_EMULATOR_URL"
 # The emulator stands in for the public cloud, so it expects the public ARM audience.
 PUBLIC_ARM_SCOPE: Final = "https://management.azure.com/.default"
 
@@ -69,13 +68,13 @@ def cloud_profile(name: str, environ: Mapping[str, str]) -> CloudProfile:
 
 def _emulator_url(environ: Mapping[str, str]) -> str:
     """FUNCPUB_EMULATOR_URL as https://host:port; ConfigError when unset or not https."""
-    value = environ.get(EMULATOR_URL_VARIABLE, "").strip().rstrip("/")
+    value = environ.get(EMULATOR_URL_ENV, "").strip().rstrip("/")
     if not value:
-        msg = f"the emulator cloud needs {EMULATOR_URL_VARIABLE}"
+        msg = f"the emulator cloud needs {EMULATOR_URL_ENV}"
         raise ConfigError(msg, hint="start `funcpub emulator` and export the variables it prints")
     parts = urlsplit(value)
     # Entra ID clients refuse http:// authorities and bearer tokens over http.
     if parts.scheme != "https" or not parts.netloc:
-        msg = f"{EMULATOR_URL_VARIABLE}={value!r} must be an https:// URL"
+        msg = f"{EMULATOR_URL_ENV}={value!r} must be an https:// URL"
         raise ConfigError(msg, hint="use the https URL the emulator prints")
     return f"https://{parts.netloc}"

@@ -23,14 +23,14 @@ from funcpub.emulator.server import SERVER_FILE, SiteInfo, site_info
 from funcpub.emulator.sites import new_site
 from funcpub.emulator.state import Store
 from funcpub.emulator.tokens import mint_access_token
+from funcpub.options import EMULATOR_DATA_ENV
 
-DATA_ENV: Final = "FUNCPUB_EMULATOR_DATA"
 REQUEST_TIMEOUT: Final = 30.0
 
 
 def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
     """`$FUNCPUB_EMULATOR_DATA`, else `~/.local/share/funcpub/emulator`."""
-    value = (os.environ if environ is None else environ).get(DATA_ENV, "").strip()
+    value = (os.environ if environ is None else environ).get(EMULATOR_DATA_ENV, "").strip()
     if value:
         return Path(value).expanduser()
     return Path.home() / ".local" / "share" / "funcpub" / "emulator"

@@ -50,6 +50,7 @@ from funcpub.emulator.state import Store
 from funcpub.emulator.tls import ensure_tls, server_context, tls_files
 from funcpub.emulator.tokens import mint_access_token, mint_assertion
 from funcpub.emulator.web import ServerThread, json_response, stop_all, text_response, wsgi
+from funcpub.options import EMULATOR_URL_ENV, env_var
 
 SERVER_FILE: Final = "server.json"
 ADMIN_PREFIX: Final = "/_emulator"
@@ -250,8 +251,8 @@ class Emulator:
             "AZURE_CLIENT_SECRET": self.client_secret,
             "AZURE_SUBSCRIPTION_ID": self.subscription_id,
             "REQUESTS_CA_BUNDLE": str(self.ca_bundle),
-            "FUNCPUB_CLOUD": "emulator",
-            "FUNCPUB_EMULATOR_URL": self.url,
+            env_var("cloud"): "emulator",
+            EMULATOR_URL_ENV: self.url,
         }
 
     def federated_token(

@@ -145,3 +145,8 @@ def test_deploy_target_keys(tmp_path: Path) -> None:
     assert options.subscription == "00000000-0000-0000-0000-000000000001"
     assert options.resource_group == "rg-prod"
     assert resolve_options("publish", tmp_path, {}, {}).cloud == "AzureCloud"
+
+
+def test_known_non_config_variables_are_not_warned_about(tmp_path: Path) -> None:
+    environ = {"FUNCPUB_EMULATOR_URL": "https://127.0.0.1:1", "FUNCPUB_EMULATOR_DATA": "/tmp/x"}
+    assert resolve_options("publish", tmp_path, {}, environ).warnings == ()
