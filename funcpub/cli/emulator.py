@@ -15,6 +15,7 @@ from funcpub.console import Console
 from funcpub.emulator import Emulator, SiteInfo
 from funcpub.emulator.control import AppOptions, create_app, default_data_dir
 from funcpub.emulator.records import parse_os, parse_plan
+from funcpub.emulator.seed import apply_seed, read_seed
 from funcpub.errors import ConfigError
 
 FEDERATED_TOKEN_FILE: Final = "federated-token.jwt"  # noqa: S105 - a file name
@@ -77,6 +78,10 @@ def serve(
     faults: Annotated[
         Path | None, typer.Option("--faults", help="JSON file of fault-injection rules.")
     ] = None,
+    seed: Annotated[
+        Path | None,
+        typer.Option("--seed", help="TOML file of apps to create at start when missing."),
+    ] = None,
 ) -> None:
     """Serve the emulator until Ctrl-C; prints the URL, the CA bundle and client settings."""
     console = make_console(ctx, json_mode=False)
@@ -86,8 +91,10 @@ def serve(
     except (OSError, ValueError) as exc:
         msg = f"cannot load the fault rules in {faults}: {exc}"
         raise ConfigError(msg, hint="--faults takes a JSON list of rules") from None
+    apps = read_seed(seed) if seed else ()
     emulator.start()
     try:
+        apply_seed(emulator, apps)
         token_file = directory / FEDERATED_TOKEN_FILE
         token_file.write_text(emulator.federated_token(lifetime=FEDERATED_TOKEN_LIFETIME))
         _announce(console, emulator, token_file)
