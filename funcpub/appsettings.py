@@ -1,12 +1,41 @@
-"""Changes a publish makes to the app's configuration, shown in the plan before they happen."""
+"""Changes a publish makes to the app's configuration, shown in the plan before they happen.
+
+Two kinds: what funcpub itself needs (`base_settings` and the build strategy's), and what the
+user asks for (`plan_settings`): `[tool.funcpub.app-settings]`, `--app-setting`, and with
+`--publish-local-settings` / `--settings-file` the values of local.settings.json or a file.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Final, Literal
+
+from funcpub.errors import ConfigError
+from funcpub.masking import is_key_vault_reference, shown_value
+from funcpub.options import AppSetting
+from funcpub.project import ProgrammingModel
+from funcpub.settingrules import (
+    EXTENSION_VERSION,
+    canonical_key,
+    local_only_reason,
+    name_problem,
+    pinned_host,
+    value_problem,
+    worker_indexing_warning,
+)
+from funcpub.settingsfiles import SettingsFile
 
 SettingScope = Literal["app setting", "site config"]
 SettingAction = Literal["ensure", "remove"]
+# What an ensure does when the app already has another value for the key:
+#   always            replace it (funcpub's own settings, and everything with --overwrite)
+#   unless-key-vault  replace it, except a Key Vault reference with a literal (explicit settings)
+#   never             keep it and report it as skipped (settings files, Core Tools' default)
+ReplacePolicy = Literal["always", "unless-key-vault", "never"]
+FUNCPUB: Final = "funcpub"
+_TRUE: Final = frozenset({"true", "1"})
+_FALSE: Final = frozenset({"false", "0"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -18,6 +47,22 @@ class SettingChange:
     action: SettingAction
     value: str | None
     reason: str
+    source: str = FUNCPUB  # funcpub, pyproject.toml, command line, or a settings file's name
+    replace: ReplacePolicy = "always"
+    public: bool = True  # the value may be printed (funcpub's own values, pyproject.toml)
+
+    @property
+    def shown(self) -> str | None:
+        """The value as it may be printed: in clear, `sha256:…` or `***` (funcpub.masking)."""
+        return None if self.value is None else shown_value(self.key, self.value, public=self.public)
+
+    def may_replace(self, previous: str) -> bool:
+        """Whether this ensure may overwrite the app's different, non-empty `previous` value."""
+        if self.replace == "never":
+            return False
+        if self.replace == "unless-key-vault" and is_key_vault_reference(previous):
+            return is_key_vault_reference(self.value or "")
+        return True
 
 
 def ensure(
@@ -37,7 +82,7 @@ def base_settings(python_version: str, functions_version: str) -> tuple[SettingC
     return (
         ensure("FUNCTIONS_WORKER_RUNTIME", "python", "the app runs the Python worker"),
         ensure(
-            "FUNCTIONS_EXTENSION_VERSION",
+            EXTENSION_VERSION,
             f"~{functions_version}",
             f"Functions runtime {functions_version}.x",
         ),
@@ -48,3 +93,212 @@ def base_settings(python_version: str, functions_version: str) -> tuple[SettingC
             scope="site config",
         ),
     )
+
+
+def change_to_dict(change: SettingChange) -> dict[str, Any]:
+    """A JSON-ready change whose `value` is the shown (masked) value, never the real one."""
+    data = asdict(change)
+    data["value"] = change.shown
+    data["masked"] = change.value is not None and change.shown != change.value
+    return data
+
+
+# --- the user's settings ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettingsRequest:
+    """How the user's settings are published (the publish and `settings diff` flags)."""
+
+    files: tuple[SettingsFile, ...] = ()  # local.settings.json and --settings-file, later wins
+    overwrite: bool = False  # replace different values in Azure (Key Vault references too)
+    allow_local: bool = False  # --force-local-settings: publish local-only values anyway
+
+
+@dataclass(frozen=True, kw_only=True)
+class RefusedSetting:
+    """A setting of a file that is not published, and why (never its value)."""
+
+    key: str
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettingsPlan:
+    """Every planned change (funcpub's and the user's), what is refused, and warnings."""
+
+    changes: tuple[SettingChange, ...]
+    refused: tuple[RefusedSetting, ...]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class UserValue:
+    """A setting the user wants in Azure, from a file or asked for by name."""
+
+    key: str
+    value: str
+    source: str
+    explicit: bool  # asked for by name (pyproject.toml, command line), not read from a file
+    public: bool
+
+
+def plan_settings(
+    managed: Sequence[SettingChange],
+    explicit: Sequence[AppSetting],
+    request: SettingsRequest,
+    *,
+    model: ProgrammingModel,
+) -> SettingsPlan:
+    """funcpub's `managed` changes plus the user's; ConfigError for a bad explicit setting.
+
+    A file's value that must not go to Azure is refused (listed, not published); the same value
+    asked for explicitly is a ConfigError. A pinned FUNCTIONS_EXTENSION_VERSION of the planned
+    major version replaces funcpub's `~N`; any other clash with a setting funcpub manages is
+    refused (files) or an error (explicit).
+    """
+    changes = list(managed)
+    refused: list[RefusedSetting] = []
+    for wanted in user_values(explicit, request.files).values():
+        reason = _refusal(wanted, allow_local=request.allow_local)
+        if reason is None:
+            reason = _merge_managed(changes, wanted)
+            if reason is None:
+                continue
+        if wanted.explicit:
+            msg = f"app setting {wanted.key} (from {wanted.source}) is not published: {reason}"
+            raise ConfigError(msg, hint=_refusal_hint(reason))
+        refused.append(RefusedSetting(key=wanted.key, source=wanted.source, reason=reason))
+    warnings = [note for file in request.files for note in file.notes]
+    effective = {
+        c.key: c.value for c in changes if c.scope == "app setting" and c.value is not None
+    }
+    if warning := worker_indexing_warning(model, effective):
+        warnings.append(warning)
+    policy: ReplacePolicy = "always" if request.overwrite else "never"
+    changes = [_with_policy(c, policy) for c in changes]
+    return SettingsPlan(changes=tuple(changes), refused=tuple(refused), warnings=tuple(warnings))
+
+
+def user_values(
+    explicit: Sequence[AppSetting], files: Sequence[SettingsFile]
+) -> dict[str, UserValue]:
+    """The user's settings by upper-case key: files in order, then the explicit ones."""
+    wanted: dict[str, UserValue] = {}
+    for file in files:
+        for key, value in file.values.items():
+            item = UserValue(
+                key=canonical_key(key), value=value, source=file.name, explicit=False, public=False
+            )
+            wanted.pop(key.upper(), None)
+            wanted[key.upper()] = item
+    for setting in explicit:
+        wanted.pop(setting.key.upper(), None)
+        wanted[setting.key.upper()] = UserValue(
+            key=setting.key,
+            value=setting.value,
+            source=setting.source,
+            explicit=True,
+            public=setting.public,
+        )
+    return wanted
+
+
+def _refusal(wanted: UserValue, *, allow_local: bool) -> str | None:
+    """Why `wanted` may not be published as it is; ConfigError for an out-of-range value."""
+    if problem := name_problem(wanted.key):
+        return problem
+    if not wanted.value.strip():
+        return "the value is empty"
+    local = local_only_reason(wanted.key, wanted.value)
+    if local and not allow_local:
+        return f"local only: {local}"
+    if problem := value_problem(wanted.key, wanted.value):
+        msg = f"{problem} (from {wanted.source})"
+        raise ConfigError(msg, hint="see docs/guide/settings.md for the accepted values")
+    return None
+
+
+def _refusal_hint(reason: str) -> str:
+    if reason.startswith("local only"):
+        return "use the value the app needs in Azure, or pass --force-local-settings"
+    if reason.startswith("funcpub sets"):
+        return "drop the setting: the publish already sets it (see --dry-run)"
+    return "fix or drop the setting"
+
+
+def _merge_managed(changes: list[SettingChange], wanted: UserValue) -> str | None:
+    """Add `wanted` to `changes`, or fold it into funcpub's own change of the same key.
+
+    None when done; the reason when it clashes with what funcpub sets.
+    """
+    index = next(
+        (
+            i
+            for i, c in enumerate(changes)
+            if c.scope == "app setting" and c.key.upper() == wanted.key.upper()
+        ),
+        None,
+    )
+    if index is None:
+        changes.append(_user_change(wanted))
+        return None
+    managed = changes[index]
+    if managed.action == "ensure" and _equivalent(managed.value or "", wanted.value):
+        return None
+    if managed.key == EXTENSION_VERSION and _same_major(managed.value or "", wanted.value):
+        changes[index] = replace(
+            _user_change(wanted), reason=f"the Functions host pinned in {wanted.source}"
+        )
+        return None
+    planned = "removes it" if managed.action == "remove" else f"sets it to {managed.shown}"
+    return f"funcpub sets {managed.key} for this publish: it {planned} ({managed.reason})"
+
+
+def _user_change(wanted: UserValue) -> SettingChange:
+    return SettingChange(
+        scope="app setting",
+        key=wanted.key,
+        action="ensure",
+        value=wanted.value,
+        reason=f"from {wanted.source}",
+        source=wanted.source,
+        replace="unless-key-vault" if wanted.explicit else "never",
+        public=wanted.public,
+    )
+
+
+def _with_policy(change: SettingChange, policy: ReplacePolicy) -> SettingChange:
+    """--overwrite makes every user setting replace what the app has."""
+    if change.source == FUNCPUB or policy != "always":
+        return change
+    return replace(change, replace="always")
+
+
+def _equivalent(one: str, other: str) -> bool:
+    """Equal, ignoring case, with true/1 and false/0 alike (as the host reads them)."""
+    a, b = one.strip().lower(), other.strip().lower()
+    return a == b or {a, b} <= _TRUE or {a, b} <= _FALSE
+
+
+def _same_major(managed: str, wanted: str) -> bool:
+    """A pinned 4.x.y (or ~4) in the user's settings for funcpub's ~4."""
+    major = managed.strip().lstrip("~")
+    pin = pinned_host(wanted)
+    return (pin is not None and str(pin[0]) == major) or wanted.strip() == f"~{major}"
+
+
+def effective_settings(
+    current: Mapping[str, str], changes: Sequence[SettingChange]
+) -> dict[str, str]:
+    """The app settings after `changes` (ensures and removals) over `current`."""
+    result = dict(current)
+    for change in changes:
+        if change.scope != "app setting":
+            continue
+        if change.action == "remove":
+            result.pop(change.key, None)
+        elif change.value is not None:
+            result[change.key] = change.value
+    return result

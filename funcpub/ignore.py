@@ -22,6 +22,7 @@ heuristic instead of walking, which disagrees with git on folder re-inclusion (`
 from __future__ import annotations
 
 import bisect
+import errno
 import heapq
 import os
 import re
@@ -363,7 +364,10 @@ class _Matcher:
 
 def _is_venv(path: str) -> bool:
     """A virtual environment, whatever its name: it holds a pyvenv.cfg (PEP 405)."""
-    return Path(path, VENV_MARKER).is_file()
+    try:
+        return Path(path, VENV_MARKER).is_file()
+    except OSError:  # a path too long to look into: the walk reports it when it lists it
+        return False
 
 
 # --- the walk ------------------------------------------------------------------------------------
@@ -429,9 +433,14 @@ class _Walk:
         """The target of a link, which must exist and stay inside the app folder."""
         target = os.path.realpath(path)
         link = Path(path)
-        if not link.exists():
-            msg = f"Symbolic link {relpath} -> {link.readlink()} is broken (no such target)"
-            raise ValidationError(msg, hint=LINK_HINT)
+        try:
+            link.stat()
+        except OSError as exc:
+            why = (
+                "loops back to itself" if exc.errno == errno.ELOOP else "is broken (no such target)"
+            )
+            msg = f"Symbolic link {relpath} -> {link.readlink()} {why}"
+            raise ValidationError(msg, hint=LINK_HINT) from None
         if not _inside(target, self.root):
             msg = f"Symbolic link {relpath} points outside the app folder, to {target}"
             raise ValidationError(msg, hint=LINK_HINT)
@@ -444,8 +453,19 @@ def _list(directory: _Dir) -> list[os.DirEntry[str]]:
         with os.scandir(directory.real) as entries:
             return list(entries)
     except OSError as exc:
-        msg = f"Cannot read folder {directory.relpath.rstrip('/') or '.'}: {exc.strerror}"
-        raise ValidationError(msg, hint="Fix its permissions, or add it to .funcignore.") from None
+        relpath = directory.relpath.rstrip("/") or "."
+        raise _unreadable("folder", relpath, directory.real, exc) from None
+
+
+def _unreadable(what: str, relpath: str, path: str, exc: OSError) -> ValidationError:
+    """Why a file or folder cannot be read, with what to do about it."""
+    if exc.errno == errno.ENAMETOOLONG:
+        shown = relpath if len(relpath) <= 120 else f"{relpath[:60]}...{relpath[-50:]}"
+        msg = f"The path of {what} {shown} is too long ({len(os.fsencode(path))} bytes)"
+        hint = "Shorten the folder names (Linux, Azure's too, limits a path to 4096 bytes)."
+        return ValidationError(msg, hint=hint + " Or add it to .funcignore.")
+    msg = f"Cannot read {what} {relpath}: {exc.strerror}"
+    return ValidationError(msg, hint="Fix its permissions, or add it to .funcignore.")
 
 
 def _is_dir(entry: os.DirEntry[str]) -> bool:
@@ -487,8 +507,7 @@ def _file(entry: os.DirEntry[str], real: str, relpath: str) -> IncludedFile | _S
     try:
         info = entry.stat()
     except OSError as exc:
-        msg = f"Cannot read {relpath}: {exc.strerror}"
-        raise ValidationError(msg, hint="Fix its permissions, or add it to .funcignore.") from None
+        raise _unreadable("file", relpath, entry.path, exc) from None
     if not stat.S_ISREG(info.st_mode):
         return _Skipped(relpath=relpath, reason="special")
     return IncludedFile(

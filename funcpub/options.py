@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, cast, get_args
 
 from funcpub.errors import ConfigError
+from funcpub.masking import shown_value
 from funcpub.resources import TOMLDecodeError, parse_toml, read_toml
+from funcpub.settingrules import canonical_key, name_hint, name_problem, value_problem
+from funcpub.settingsfiles import parse_assignment
 
 StrategyName = Literal["local", "docker", "remote", "none"]
 Installer = Literal["uv", "pip"]
@@ -31,7 +34,10 @@ ENV_PREFIX: Final = "FUNCPUB_"
 # FUNCPUB_* variables that are not configuration keys.
 EMULATOR_URL_ENV: Final = "FUNCPUB_EMULATOR_URL"  # the emulator cloud's endpoints
 EMULATOR_DATA_ENV: Final = "FUNCPUB_EMULATOR_DATA"  # `funcpub emulator`'s default data dir
-OTHER_ENV_VARIABLES: Final = frozenset({EMULATOR_URL_ENV, EMULATOR_DATA_ENV})
+CI_ENV: Final = "FUNCPUB_CI"  # force a CI flavour or turn CI mode off (funcpub.cimode)
+OTHER_ENV_VARIABLES: Final = frozenset({EMULATOR_URL_ENV, EMULATOR_DATA_ENV, CI_ENV})
+# `[tool.funcpub.app-settings]`: app settings to publish (a table, not a configuration key).
+APP_SETTINGS_TABLE: Final = "app-settings"
 _PYTHON_VERSION = re.compile(r"3\.\d{1,2}")
 _FUNCTIONS_VERSION = re.compile(r"~?(\d+)(?:\.x|\.\*)?")
 # Slot names share the site-name alphabet; Azure caps the combined host name at 59 characters.
@@ -105,6 +111,20 @@ def env_var(key: str) -> str:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AppSetting:
+    """An app setting asked for by `--app-setting` or `[tool.funcpub.app-settings]`."""
+
+    key: str
+    value: str
+    source: Source
+
+    @property
+    def public(self) -> bool:
+        """pyproject.toml is committed with the app: its values may be printed."""
+        return self.source == "pyproject.toml"
+
+
+@dataclass(frozen=True, kw_only=True)
 class Options:
     """The effective configuration of one run."""
 
@@ -119,6 +139,7 @@ class Options:
     resource_group: str | None
     sources: Mapping[str, Source]
     warnings: tuple[str, ...] = field(default=())
+    app_settings: tuple[AppSetting, ...] = field(default=())
 
     def summary(self) -> tuple[tuple[str, str, Source], ...]:
         """(key, value, where it came from) for every setting, printed at the start of a run."""
@@ -132,14 +153,40 @@ class Options:
             "subscription": self.subscription or "(from the environment)",
             "resource-group": self.resource_group or "(looked up)",
         }
-        return tuple((key, value, self.sources[key]) for key, value in values.items())
+        rows = [(key, value, self.sources[key]) for key, value in values.items()]
+        for item in self.app_settings:
+            shown = shown_value(item.key, item.value, public=item.public)
+            rows.append((f"app-setting {item.key}", shown, item.source))
+        return tuple(rows)
 
 
 def read_pyproject_config(app_root: Path) -> dict[str, str]:
-    """The `[tool.funcpub]` table of the app's pyproject.toml, values as strings."""
+    """The `[tool.funcpub]` table of the app's pyproject.toml, values as strings.
+
+    The `app-settings` sub-table is not a configuration key: see `read_pyproject_app_settings`.
+    """
+    path, table = _tool_table(app_root)
+    return {
+        key: _config_string(path, key, value)
+        for key, value in table.items()
+        if key != APP_SETTINGS_TABLE
+    }
+
+
+def read_pyproject_app_settings(app_root: Path) -> dict[str, str]:
+    """`[tool.funcpub.app-settings]`: KEY = "value" (numbers and booleans become strings)."""
+    path, table = _tool_table(app_root)
+    settings = table.get(APP_SETTINGS_TABLE, {})
+    if not isinstance(settings, dict):
+        msg = f"[tool.funcpub] {APP_SETTINGS_TABLE} in {path} must be a table"
+        raise ConfigError(msg, hint='[tool.funcpub.app-settings] then KEY = "value" lines')
+    return {str(key): _setting_string(path, key, value) for key, value in settings.items()}
+
+
+def _tool_table(app_root: Path) -> tuple[Path, dict[str, Any]]:
     path = app_root / "pyproject.toml"
     if not path.is_file():
-        return {}
+        return path, {}
     try:
         data = parse_toml(path.read_text(encoding="utf-8"))
     except (TOMLDecodeError, UnicodeDecodeError) as error:
@@ -149,7 +196,16 @@ def read_pyproject_config(app_root: Path) -> dict[str, str]:
     if not isinstance(table, dict):
         msg = f"[tool.funcpub] in {path} must be a table"
         raise ConfigError(msg)
-    return {key: _config_string(path, key, value) for key, value in table.items()}
+    return path, table
+
+
+def _setting_string(path: Path, key: str, value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int)):
+        return str(value)
+    msg = f"[tool.funcpub.app-settings] {key} in {path} must be a string, number or boolean"
+    raise ConfigError(msg, hint=f'write it as a string: {key} = "..."')
 
 
 def _config_string(path: Path, key: str, value: Any) -> str:
@@ -161,7 +217,7 @@ def _config_string(path: Path, key: str, value: Any) -> str:
 
 def _reject_unknown_keys(config: Mapping[str, object], origin: str) -> None:
     for key in config:
-        if key not in PARSERS:
+        if key not in PARSERS and key != APP_SETTINGS_TABLE:
             close = difflib.get_close_matches(key, PARSERS, n=1)
             hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(PARSERS)}"
             msg = f"unknown configuration key {key!r} in {origin}"
@@ -189,11 +245,20 @@ def resolve_options(
     app_root: Path,
     cli: Mapping[str, str | None],
     environ: Mapping[str, str],
+    *,
+    app_settings: Sequence[str] = (),
 ) -> Options:
-    """Merge every configuration level into `Options`; ConfigError on any bad value."""
+    """Merge every configuration level into `Options`; ConfigError on any bad value.
+
+    `app_settings` are the command line's `--app-setting KEY=VALUE` values; they win over
+    `[tool.funcpub.app-settings]` key by key (there is no environment level for them).
+    """
     pyproject = read_pyproject_config(app_root)
     _reject_unknown_keys(pyproject, f"{app_root / 'pyproject.toml'} [tool.funcpub]")
     _reject_unknown_keys(cli, "the command line")
+    if APP_SETTINGS_TABLE in cli:
+        msg = f"{APP_SETTINGS_TABLE} is not a command-line key"
+        raise ConfigError(msg, hint="pass --app-setting KEY=VALUE")
     layers: tuple[tuple[Source, Mapping[str, str | None]], ...] = (
         ("command line", cli),
         ("environment", {key: environ.get(env_var(key)) for key in PARSERS}),
@@ -222,7 +287,40 @@ def resolve_options(
         resource_group=values["resource-group"],
         sources=sources,
         warnings=_unknown_env_warnings(environ),
+        app_settings=resolve_app_settings(read_pyproject_app_settings(app_root), app_settings),
     )
+
+
+def resolve_app_settings(
+    pyproject: Mapping[str, str], cli: Sequence[str]
+) -> tuple[AppSetting, ...]:
+    """pyproject.toml's app settings, then the command line's (which win per key), validated."""
+    merged: dict[str, AppSetting] = {}
+    layers: tuple[tuple[Source, list[tuple[str, str]]], ...] = (
+        ("pyproject.toml", list(pyproject.items())),
+        ("command line", [parse_assignment(text, "--app-setting") for text in cli]),
+    )
+    for source, pairs in layers:
+        for key, value in pairs:
+            setting = AppSetting(key=canonical_key(key), value=value, source=source)
+            check_app_setting(setting)
+            merged.pop(setting.key.upper(), None)
+            merged[setting.key.upper()] = setting
+    return tuple(merged.values())
+
+
+def check_app_setting(setting: AppSetting) -> None:
+    """ConfigError for a bad name, an empty value or a known key's value out of range."""
+    where = " (from pyproject.toml)" if setting.source == "pyproject.toml" else ""
+    problem = name_problem(setting.key)
+    if problem:
+        raise ConfigError(f"app setting {problem}{where}", hint=name_hint(setting.key))
+    if not setting.value.strip():
+        msg = f"app setting {setting.key} has an empty value{where}"
+        raise ConfigError(msg, hint="funcpub sets settings; remove one in the portal or with az")
+    problem = value_problem(setting.key, setting.value)
+    if problem:
+        raise ConfigError(f"{problem}{where}", hint="see docs/guide/settings.md for the ranges")
 
 
 def _parse_from(source: Source, key: str, raw: str, parse: Callable[[str], str]) -> str:

@@ -4,6 +4,9 @@ The same files give the same bytes: entries sorted by the UTF-8 bytes of their n
 timestamp (SOURCE_DATE_EPOCH or `DEFAULT_TIMESTAMP`), Unix modes reduced to 0644/0755, no folder
 entries. Files are copied in chunks and the archive goes to a temporary file next to the
 destination, renamed into place only once complete (https://reproducible-builds.org/docs/).
+
+One thing is not copied as is: a password or token in a URL of requirements.txt (or a file it
+includes) is masked in the package, so it never reaches Azure (validation warns, FP209).
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ import re
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
 
-from funcpub.errors import BuildError, ConfigError
+from funcpub.errors import EXIT_INTERRUPTED, BuildError, ConfigError, FuncpubError
 from funcpub.ignore import IncludedFile
+from funcpub.requirements import mask_credentials, scan_requirements
 
 Timestamp = tuple[int, int, int, int, int, int]
 
@@ -40,8 +44,16 @@ REGULAR_MODE: Final = 0o100644
 EXECUTABLE_MODE: Final = 0o100755
 UNIX: Final = 3  # "version made by" host system, so that unzip honours external_attr modes
 ARTIFACT_MODE: Final = 0o644
+REQUIREMENTS: Final = "requirements.txt"
 
 _EPOCH = re.compile(r"-?[0-9]+")
+
+
+class PackInterruptedError(FuncpubError):
+    """Ctrl-C while the zip was written: the partial file is gone (exit 130)."""
+
+    exit_code = EXIT_INTERRUPTED
+    kind = "interrupted"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,11 +97,18 @@ def write_zip(
         raise ValueError(msg)
     entries = _sorted_entries(files)
     date_time = zip_timestamp() if timestamp is None else timestamp
+    replaced = masked_requirements(entries)
     temporary = _temporary_next_to(destination)
     try:
-        digest, size = _write_archive(temporary, entries, date_time, compresslevel)
+        digest, size = _write_archive(temporary, entries, replaced, date_time, compresslevel)
         _move(temporary, destination)
-    except BaseException:  # also Ctrl-C: never leave a partial zip behind
+    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM): never leave a partial zip behind
+        temporary.unlink(missing_ok=True)
+        msg = f"interrupted while writing {destination.name}: no partial zip is left behind"
+        raise PackInterruptedError(
+            msg, hint="nothing was uploaded; run the command again"
+        ) from None
+    except BaseException:
         temporary.unlink(missing_ok=True)
         raise
     return Artifact(path=destination, file_count=len(entries), size=size, sha256=digest)
@@ -108,13 +127,35 @@ def _temporary_next_to(destination: Path) -> Path:
     return Path(name)
 
 
+def masked_requirements(entries: Sequence[IncludedFile]) -> dict[str, bytes]:
+    """What ships instead of requirements files whose URLs carry credentials, by relpath."""
+    top = next((entry for entry in entries if entry.relpath == REQUIREMENTS), None)
+    if top is None:
+        return {}
+    by_source = {os.path.realpath(entry.source): entry for entry in entries}
+    masked: dict[str, bytes] = {}
+    for path in scan_requirements(top.source).files:  # the file and its -r / -c includes
+        entry = by_source.get(os.path.realpath(path))
+        try:
+            text = entry.source.read_bytes().decode("utf-8-sig") if entry else ""
+        except (OSError, UnicodeDecodeError):  # validation reports it; copied as is
+            continue
+        if entry is not None and (safe := mask_credentials(text)) != text:
+            masked[entry.relpath] = safe.encode("utf-8")
+    return masked
+
+
 def _write_archive(
-    path: Path, entries: list[IncludedFile], date_time: Timestamp, compresslevel: int
+    path: Path,
+    entries: list[IncludedFile],
+    replaced: Mapping[str, bytes],
+    date_time: Timestamp,
+    compresslevel: int,
 ) -> tuple[str, int]:
     """Write the zip to `path`; return its SHA-256 and size."""
     try:
         with path.open("wb") as archive:
-            _write_entries(archive, entries, date_time, compresslevel)
+            _write_entries(archive, entries, replaced, date_time, compresslevel)
             archive.flush()
             os.fsync(archive.fileno())
         path.chmod(ARTIFACT_MODE)
@@ -156,14 +197,21 @@ def _check_relpath(relpath: str) -> bytes:
 
 
 def _write_entries(
-    archive: IO[bytes], entries: list[IncludedFile], date_time: Timestamp, compresslevel: int
+    archive: IO[bytes],
+    entries: list[IncludedFile],
+    replaced: Mapping[str, bytes],
+    date_time: Timestamp,
+    compresslevel: int,
 ) -> None:
-    """Stream every entry into `archive`."""
+    """Stream every entry into `archive` (`replaced` ones with their new content)."""
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zipped:
         for entry in entries:
             info = _zip_info(entry, date_time, compresslevel)
             with zipped.open(info, "w", force_zip64=entry.size > ZIP64_THRESHOLD) as sink:
-                _copy(entry, sink)
+                if entry.relpath in replaced:
+                    sink.write(replaced[entry.relpath])
+                else:
+                    _copy(entry, sink)
 
 
 def _zip_info(entry: IncludedFile, date_time: Timestamp, compresslevel: int) -> zipfile.ZipInfo:

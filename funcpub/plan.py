@@ -10,7 +10,15 @@ from pathlib import Path
 from typing import Any
 
 from funcpub import __version__
-from funcpub.appsettings import SettingChange, base_settings
+from funcpub.appsettings import (
+    RefusedSetting,
+    SettingChange,
+    SettingsPlan,
+    SettingsRequest,
+    base_settings,
+    change_to_dict,
+    plan_settings,
+)
 from funcpub.ignore import FileSelection
 from funcpub.options import Options, StrategyName
 from funcpub.process import Command
@@ -69,6 +77,8 @@ class Plan:
     commands: tuple[Command, ...]
     setting_changes: tuple[SettingChange, ...]
     findings: tuple[Finding, ...]
+    refused_settings: tuple[RefusedSetting, ...] = ()  # settings of a file not published, why
+    warnings: tuple[str, ...] = ()  # about the settings (e.g. a v2 app on an old pinned host)
 
     @property
     def ok(self) -> bool:
@@ -96,13 +106,22 @@ def make_plan(
     selection: FileSelection,
     report: Report,
     app_name: str | None = None,
+    settings: SettingsRequest | None = None,
 ) -> Plan:
-    """Plan a pack or publish of `project`; reads nothing, writes nothing."""
+    """Plan a pack or publish of `project`; reads nothing, writes nothing.
+
+    `settings` holds the settings files to publish (already read) and how; the configuration's
+    own app settings (`options.app_settings`) are planned for every publish.
+    """
     strategy = STRATEGIES[options.build]
     target = target_platform(options.python_version)
     requirements = project.relpath(project.requirements_path) if project.requirements_path else None
     request = BuildRequest(target=target, installer=options.installer, requirements=requirements)
-    settings = base_settings(options.python_version, options.functions_version)
+    planned = (
+        plan_app_settings(project, options, settings)
+        if app_name
+        else SettingsPlan(changes=(), refused=(), warnings=())
+    )
     return Plan(
         funcpub_version=__version__,
         app_name=app_name,
@@ -120,8 +139,23 @@ def make_plan(
         functions_version=options.functions_version,
         target=target,
         commands=strategy.commands(request),
-        setting_changes=(*settings, *strategy.settings()) if app_name else (),
+        setting_changes=planned.changes,
         findings=report.findings,
+        refused_settings=planned.refused,
+        warnings=planned.warnings,
+    )
+
+
+def plan_app_settings(
+    project: FunctionProject, options: Options, settings: SettingsRequest | None = None
+) -> SettingsPlan:
+    """The setting changes of a publish: funcpub's (base and strategy) and the user's."""
+    managed = (
+        *base_settings(options.python_version, options.functions_version),
+        *STRATEGIES[options.build].settings(),
+    )
+    return plan_settings(
+        managed, options.app_settings, settings or SettingsRequest(), model=project.model
     )
 
 
@@ -135,6 +169,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "manylinux_tags": list(plan.target.manylinux_tags),
         "uv_platform": plan.target.uv_platform,
     }
+    data["setting_changes"] = [change_to_dict(change) for change in plan.setting_changes]
     data["commands"] = [
         {"argv": list(c.argv), "where": c.where, "purpose": c.purpose, "display": c.display()}
         for c in plan.commands

@@ -73,7 +73,8 @@ _ARG_NAME_KEYWORDS: Final = (
     "client_name",
 )
 # Lenient JSON, as the host's parser (Json.NET) accepts comments and trailing commas.
-_JSON_RELAX = re.compile(r'("(?:\\.|[^"\\])*")|(//[^\n]*)|(/\*.*?\*/)|,(?=\s*[}\]])', re.DOTALL)
+_JSON_COMMENTS = re.compile(r'("(?:\\.|[^"\\])*")|//[^\n]*|/\*.*?\*/', re.DOTALL)
+_JSON_TRAILING_COMMAS = re.compile(r'("(?:\\.|[^"\\])*")|,(?=\s*[}\]])')
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -204,7 +205,9 @@ def read_json(path: Path) -> tuple[Any, JsonProblem | None]:
     except RecursionError:
         return None, JsonProblem(message="is nested too deeply", line=None)
     try:
-        return json.loads(_JSON_RELAX.sub(_relax, text)), None
+        # Comments first: a trailing comma may be followed by one (`"a": 1, // x` + `}`).
+        relaxed = _JSON_TRAILING_COMMAS.sub(_relax, _JSON_COMMENTS.sub(_relax, text))
+        return json.loads(relaxed), None
     except (json.JSONDecodeError, RecursionError):
         return None, problem
 

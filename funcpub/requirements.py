@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
+from urllib.parse import unquote
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -20,6 +21,10 @@ ProblemKind = Literal["syntax", "missing", "cycle"]
 _COMMENT = re.compile(r"(^|\s+)#.*$")
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|file:", re.IGNORECASE)
 _CREDENTIALS = re.compile(r"(://)[^/@\s]+@")
+# scheme://userinfo@ in any URL of a line (index URLs, `name @ url`, VCS URLs).
+_USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*)://([^/@\s]+)@")
+# pip expands ${NAME} from the environment in requirements files (upper case, digits, _).
+_PLACEHOLDER = re.compile(r"(?:\$\{[A-Z0-9_]+\})+")
 _ARCHIVE = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar")
 _INCLUDES: Final = {"-r": False, "--requirement": False, "-c": True, "--constraint": True}
 _WITH_VALUE: Final = frozenset(
@@ -28,6 +33,7 @@ _WITH_VALUE: Final = frozenset(
 )  # fmt: skip
 _FLAGS: Final = frozenset({"--no-index", "--pre", "--prefer-binary", "--require-hashes"})
 _PER_REQUIREMENT: Final = frozenset({"--hash", "--config-settings", "--global-option"})
+_STRONG_HASHES: Final = frozenset({"sha256", "sha384", "sha512"})  # pip's own list
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -63,6 +69,31 @@ class Scan:
 def redact(text: str) -> str:
     """Hide `user:password@` in URLs: index URLs often carry tokens."""
     return _CREDENTIALS.sub(r"\1***@", text)
+
+
+def has_credentials(text: str) -> bool:
+    """Whether a URL in `text` carries a password or token other than a ${VARIABLE}."""
+    return mask_credentials(text) != text
+
+
+def mask_credentials(text: str) -> str:
+    """`text` with every literal password (and http(s) token user name) in URLs as `***`.
+
+    `${NAME}` placeholders stay: pip and uv expand them from the environment where they run,
+    which is how credentials belong in a requirements file.
+    """
+    return _USERINFO.sub(_mask_userinfo, text)
+
+
+def _mask_userinfo(match: re.Match[str]) -> str:
+    scheme, userinfo = match.group(1), match.group(2)
+    user, colon, password = userinfo.partition(":")
+    if colon:
+        masked = password and not _PLACEHOLDER.fullmatch(unquote(password))
+        return f"{scheme}://{user}:***@" if masked else match.group(0)
+    if scheme.lower().split("+")[-1] in ("http", "https") and not _PLACEHOLDER.fullmatch(user):
+        return f"{scheme}://***@"
+    return match.group(0)
 
 
 def logical_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -196,7 +227,22 @@ def _per_requirement_problem(options: list[str]) -> str | None:
         if value is None:
             if not tokens:
                 return f"the option {option} needs a value"
-            tokens = tokens[1:]
+            value, tokens = tokens[0], tokens[1:]
+        if option == "--hash" and (problem := _hash_problem(value)):
+            return problem
+    return None
+
+
+def _hash_problem(value: str) -> str | None:
+    """Why pip rejects `--hash=value` while parsing; None when it takes it.
+
+    Whether the digest matches the file is only known when pip downloads it.
+    """
+    algorithm, _, digest = value.partition(":")
+    if not digest:
+        return f"--hash={value} must be a hash name and a digest, like --hash=sha256:<hex>"
+    if algorithm not in _STRONG_HASHES:
+        return f"pip allows only sha256, sha384 and sha512 in --hash, not {algorithm!r}"
     return None
 
 

@@ -45,6 +45,24 @@ def offline_guard(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
         monkeypatch.setattr(subprocess.Popen, "__init__", _refuse("start a subprocess"))
 
 
+# What makes funcpub speak a CI agent's logging commands (funcpub.cimode).
+CI_VARIABLES = (
+    "TF_BUILD",
+    "GITHUB_ACTIONS",
+    "FUNCPUB_CI",
+    "GITHUB_OUTPUT",
+    "GITHUB_STEP_SUMMARY",
+    "AGENT_TEMPDIRECTORY",
+)
+
+
+@pytest.fixture(autouse=True)
+def outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts outside a pipeline, even when the suite runs in one; CI tests opt in."""
+    for name in CI_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Iterator[Any]:
     """Copy a scenario from tests/projects/ into a temporary directory and return its path."""

@@ -13,8 +13,9 @@ from funcpub.cli import pack, publish
 from funcpub.cli import validate as validate_command
 from funcpub.cli.common import RunState
 from funcpub.cli.emulator import emulator_app
+from funcpub.cli.settings import settings_app
 from funcpub.console import Console
-from funcpub.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, FuncpubError
+from funcpub.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, ConfigError, FuncpubError
 
 app = typer.Typer(
     name="funcpub",
@@ -26,6 +27,7 @@ app = typer.Typer(
 app.command("validate")(validate_command.validate)
 app.command("pack")(pack.pack)
 app.command("publish")(publish.publish)
+app.add_typer(settings_app, name="settings")
 app.add_typer(emulator_app, name="emulator")
 
 
@@ -51,9 +53,25 @@ def main_options(
 
 
 def run(argv: Sequence[str]) -> int:
-    """Run the CLI; every failure becomes a message and an exit code, never a traceback."""
-    command = typer.main.get_command(app)
+    """Run the CLI; every failure becomes a message and an exit code, never a traceback.
+
+    In a pipeline the run ends with its summary, and the step marked failed unless the code is 0.
+    """
     state = RunState()
+    code = _run(argv, state)
+    _console(state).finish(code)
+    return code
+
+
+def _console(state: RunState) -> Console:
+    """The run's console (it knows the run's secrets); a plain one if the command made none."""
+    if state.console is None:
+        state.console = Console(quiet=state.quiet)
+    return state.console
+
+
+def _run(argv: Sequence[str], state: RunState) -> int:
+    command = typer.main.get_command(app)
     # The Azure SDKs log warnings (e.g. each credential a chain tried); funcpub reports failures
     # itself, so keep Python's last-resort handler from printing them.
     logging.getLogger("azure").addHandler(logging.NullHandler())
@@ -62,17 +80,17 @@ def run(argv: Sequence[str]) -> int:
             args=list(argv), prog_name="funcpub", standalone_mode=False, obj=state
         )
     except FuncpubError as error:
-        (state.console or Console()).error(error)
+        _console(state).error(error)
         return error.exit_code
     except typer.TyperException as error:
         # Usage errors from the option parser (exit 2), already worded for the user.
-        typer.echo(f"error: {error.format_message()}", err=True)
+        _console(state).error(ConfigError(error.format_message()))
         return error.exit_code
     except (KeyboardInterrupt, typer.Abort):
         result = EXIT_INTERRUPTED
     except Exception as error:  # noqa: BLE001 - the boundary: report, never a traceback
-        (state.console or Console()).internal_error(error)
+        _console(state).internal_error(error)
         return EXIT_INTERNAL
     if result == EXIT_INTERRUPTED:  # typer also turns Ctrl-C inside a command into Exit(130)
-        (state.console or Console()).warn("interrupted")
+        _console(state).warn("interrupted")
     return result if isinstance(result, int) else 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -64,7 +65,7 @@ Installer = Annotated[
 def make_console(ctx: typer.Context, *, json_mode: bool) -> Console:
     """The console for this run, honouring -q and --json."""
     state = ctx.find_object(RunState) or RunState()
-    state.console = Console(json_mode=json_mode, quiet=state.quiet)
+    state.console = Console(json_mode=json_mode, quiet=state.quiet, command=ctx.command_path)
     return state.console
 
 
@@ -73,10 +74,17 @@ def load(
     app_dir: Path,
     cli_values: dict[str, str | None],
     console: Console,
+    *,
+    app_settings: Sequence[str] = (),
 ) -> Loaded:
-    """Load the project and resolve options, printing the effective settings."""
+    """Load the project and resolve options, printing the effective settings.
+
+    `app_settings` are the `--app-setting KEY=VALUE` values of the command line.
+    """
     project = FunctionProject.load(app_dir)
-    options = resolve_options(command, project.root, cli_values, os.environ)
+    options = resolve_options(
+        command, project.root, cli_values, os.environ, app_settings=app_settings
+    )
     for warning in options.warnings:
         console.warn(warning)
     console.settings(options.summary())
@@ -84,14 +92,21 @@ def load(
     return Loaded(project=project, options=options)
 
 
-def validate_loaded(loaded: Loaded, selection: FileSelection | None = None) -> Report:
-    """Validate with the run's versions (validate() selects the files when `selection` is None)."""
-    return validate(
+def validate_loaded(
+    loaded: Loaded, console: Console, selection: FileSelection | None = None
+) -> Report:
+    """Validate with the run's versions (validate() selects the files when `selection` is None).
+
+    In a pipeline every finding also becomes an annotation at its file and line.
+    """
+    report = validate(
         loaded.project,
         python_version=loaded.options.python_version,
         functions_version=loaded.options.functions_version,
         selection=selection,
     )
+    console.findings(report.findings, loaded.project.root)
+    return report
 
 
 def prepare(
@@ -99,16 +114,18 @@ def prepare(
     app_dir: Path,
     cli_values: dict[str, str | None],
     console: Console,
+    *,
+    app_settings: Sequence[str] = (),
 ) -> Prepared:
     """Load, select the files the strategy ships, and validate: the start of pack and publish."""
-    loaded = load(command, app_dir, cli_values, console)
+    loaded = load(command, app_dir, cli_values, console, app_settings=app_settings)
     ships = STRATEGIES[loaded.options.build].ships_python_packages
     selection = select_files(loaded.project.root, ship_python_packages=ships)
     return Prepared(
         project=loaded.project,
         options=loaded.options,
         selection=selection,
-        report=validate_loaded(loaded, selection),
+        report=validate_loaded(loaded, console, selection),
     )
 
 

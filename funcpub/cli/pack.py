@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from funcpub.cli.building import Smoke, Verbose, WritePythonPackages, built_package
 from funcpub.cli.common import (
     AppDir,
     Installer,
@@ -19,7 +20,6 @@ from funcpub.cli.common import (
 )
 from funcpub.cli.render import render_artifact
 from funcpub.console import Console
-from funcpub.errors import BuildError
 from funcpub.ignore import FileSelection
 from funcpub.package import write_zip, zip_timestamp
 
@@ -63,6 +63,9 @@ def pack(
     json_output: JsonFlag = False,
     python_version: PythonVersion = None,
     installer: Installer = None,
+    smoke: Smoke = None,
+    write_python_packages: WritePythonPackages = False,
+    verbose: Verbose = False,
 ) -> None:
     """Write the deployment zip: exactly the files that ship, byte-for-byte reproducible."""
     console = make_console(ctx, json_mode=json_output)
@@ -77,13 +80,19 @@ def pack(
         _list(console, paths, json_output=json_output)
         return
     require_valid(loaded.report.findings, console, undone="nothing was packed")
-    if loaded.options.build != "none":
-        msg = f"the {loaded.options.build} build strategy is not available in this funcpub version"
-        raise BuildError(msg, hint="build .python_packages yourself and use --build none")
     for finding in loaded.report.warnings:
         console.warn(f"{finding.code} {finding.message}")
-    console.step(f"writing {destination} ({len(selection.included)} files)")
-    artifact = write_zip(selection.included, destination, timestamp=zip_timestamp())
+    with built_package(
+        loaded.project,
+        loaded.options,
+        selection,
+        console,
+        smoke=smoke,
+        write_python_packages=write_python_packages,
+        verbose=verbose,
+    ) as staged:
+        console.step(f"writing {destination} ({len(staged.files)} files)")
+        artifact = write_zip(staged.files, destination, timestamp=zip_timestamp())
     if json_output:
         console.json(asdict(artifact) | {"path": str(artifact.path)})
     else:

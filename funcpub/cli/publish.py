@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Final
@@ -14,6 +15,19 @@ from typing import Annotated, Final
 import requests
 import typer
 
+from funcpub.appsettings import change_to_dict
+from funcpub.build.pipeline import StagedPackage
+from funcpub.cli.appsettings import (
+    AppSettings,
+    ForceLocalSettings,
+    Overwrite,
+    PublishLocalSettings,
+    SettingsFiles,
+    check_assignments,
+    register_cli_settings,
+    settings_request,
+)
+from funcpub.cli.building import Smoke, Verbose, WritePythonPackages, built_package
 from funcpub.cli.common import (
     AppDir,
     FunctionsVersion,
@@ -29,7 +43,6 @@ from funcpub.console import Console
 from funcpub.deploy import AzureTarget, DeployedFunction, DeployOptions, DeployResult, deploy
 from funcpub.emulator import Emulator
 from funcpub.errors import EXIT_OK, BuildError, ConfigError, ValidationError
-from funcpub.ignore import IncludedFile
 from funcpub.options import Options
 from funcpub.package import Artifact, write_zip, zip_timestamp
 from funcpub.plan import Plan, make_plan, plan_to_dict
@@ -117,10 +130,28 @@ def publish(
     show_keys: ShowKeys = False,
     output: Output = None,
     emulator: UseEmulator = False,
+    smoke: Smoke = None,
+    write_python_packages: WritePythonPackages = False,
+    verbose: Verbose = False,
+    publish_local_settings: PublishLocalSettings = False,
+    settings_file: SettingsFiles = None,
+    app_setting: AppSettings = None,
+    overwrite: Overwrite = False,
+    force_local_settings: ForceLocalSettings = False,
 ) -> int:
     """Publish the app: validate, build, pack and zip-deploy (use --dry-run to see the plan)."""
     console = make_console(ctx, json_mode=json_output)
     check_app_name(app_name)
+    check_assignments(app_setting or ())
+    register_cli_settings(console, app_setting or ())
+    settings = settings_request(
+        app_dir,
+        console,
+        local_settings=publish_local_settings,
+        files=settings_file or (),
+        overwrite=overwrite,
+        force_local=force_local_settings,
+    )
     cli = {
         "build": build,
         "python-version": python_version,
@@ -131,14 +162,16 @@ def publish(
         "subscription": subscription,
         "resource-group": resource_group,
     }
-    loaded = prepare("publish", app_dir, cli, console)
+    loaded = prepare("publish", app_dir, cli, console, app_settings=app_setting or ())
     plan = make_plan(
         loaded.project,
         loaded.options,
         selection=loaded.selection,
         report=loaded.report,
         app_name=app_name,
+        settings=settings,
     )
+    _warn_settings(plan, console)
     if dry_run:
         if json_output:
             console.json(plan_to_dict(plan))
@@ -157,34 +190,62 @@ def publish(
     deploy_options = DeployOptions(
         force=force, verify=not no_verify, timeout=timeout, show_keys=show_keys
     )
+    build_package = functools.partial(
+        built_package,
+        loaded.project,
+        loaded.options,
+        loaded.selection,
+        console,
+        smoke=smoke,
+        write_python_packages=write_python_packages,
+        verbose=verbose,
+    )
     with (
-        _package(plan, loaded.selection.included, output, console) as artifact,
+        _package(plan, build_package, output, console) as artifact,
         _environment(emulator, loaded.options, app_name, console) as environ,
     ):
         result = deploy(
             plan, artifact, target=target, options=deploy_options, reporter=console, environ=environ
         )
-        smoke = _smoke_requests(result.functions, environ) if emulator else ()
-    _report(console, result, artifact, smoke, json_output=json_output)
+        answers = _smoke_requests(result.functions, environ) if emulator else ()
+    _report(console, result, artifact, answers, json_output=json_output)
     return EXIT_OK
+
+
+def _warn_settings(plan: Plan, console: Console) -> None:
+    """Settings a file asked for that are not published, and warnings about the settings."""
+    for refused in plan.refused_settings:
+        console.warn(f"not publishing {refused.key} from {refused.source}: {refused.reason}")
+    for warning in plan.warnings:
+        console.warn(warning)
 
 
 def _check_strategy(plan: Plan) -> None:
     """Only strategies whose build exists in this version may deploy."""
-    if plan.strategy != "none":
+    if plan.strategy not in {"local", "none"}:
         msg = f"publishing with a {plan.strategy} build is not available in this funcpub version"
-        raise BuildError(msg, hint="build .python_packages yourself and publish with --build none")
+        raise BuildError(
+            msg, hint="publish with --build local, or build .python_packages and use --build none"
+        )
 
 
 @contextmanager
 def _package(
-    plan: Plan, files: tuple[IncludedFile, ...], output: Path | None, console: Console
+    plan: Plan,
+    build: Callable[[], AbstractContextManager[StagedPackage]],
+    output: Path | None,
+    console: Console,
 ) -> Iterator[Artifact]:
-    """The zip to deploy: at --output, or in a temporary folder removed afterwards."""
+    """Build, then the zip to deploy: at --output, or in a temporary folder removed afterwards.
+
+    The build's staging folder is gone before the deploy starts; only the zip stays.
+    """
     with tempfile.TemporaryDirectory(prefix="funcpub-") as scratch:
         destination = (output or Path(scratch) / f"{plan.app_name}.zip").resolve()
-        console.step(f"packing {len(files)} files into {destination.name}")
-        yield write_zip(files, destination, timestamp=zip_timestamp())
+        with build() as staged:
+            console.step(f"packing {len(staged.files)} files into {destination.name}")
+            artifact = write_zip(staged.files, destination, timestamp=zip_timestamp())
+        yield artifact
 
 
 @contextmanager
@@ -236,6 +297,7 @@ def _report(
 ) -> None:
     if json_output:
         document = asdict(result) | {"package": asdict(artifact) | {"path": str(artifact.path)}}
+        document["applied_changes"] = [change_to_dict(c) for c in result.applied_changes]
         document["smoke"] = [{"url": u, "status": s, "body": b} for u, s, b in smoke]
         console.json(document)
         return

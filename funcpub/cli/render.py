@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Final
 
 from rich.console import Group, RenderableType
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from funcpub.appsettings import ReplacePolicy
 from funcpub.deploy import DeployResult
 from funcpub.package import Artifact
 from funcpub.plan import Plan
+from funcpub.settingsdiff import DiffStatus, SettingsDiff
 from funcpub.validate import Finding
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
@@ -98,15 +101,34 @@ def _commands(plan: Plan) -> RenderableType:
     return Group(*lines)
 
 
+# What an ensure does when the app has another value (SettingChange.replace).
+_IF_DIFFERENT: Final[Mapping[ReplacePolicy, str]] = {
+    "always": "replace",
+    "unless-key-vault": "replace, not a Key Vault ref",
+    "never": "keep the app's",
+}
+
+
 def _settings_table(plan: Plan) -> Table:
     table = Table(title="app setting changes (applied only where different)", title_justify="left")
     table.add_column("scope", no_wrap=True)
     table.add_column("key", no_wrap=True)
-    table.add_column("change", no_wrap=True)
+    table.add_column("change", overflow="fold")
+    table.add_column("if different", no_wrap=True)
     table.add_column("why", overflow="fold")
     for change in plan.setting_changes:
-        action = f"= {change.value}" if change.action == "ensure" else "remove"
-        table.add_row(change.scope, change.key, escape(action), change.reason)
+        action = f"= {change.shown}" if change.action == "ensure" else "remove"
+        policy = _IF_DIFFERENT[change.replace] if change.action == "ensure" else ""
+        table.add_row(change.scope, change.key, escape(action), policy, escape(change.reason))
+    return table
+
+
+def _refused_table(plan: Plan) -> Table:
+    table = Table(title="settings not published", title_justify="left")
+    for column in ("key", "from", "why"):
+        table.add_column(column, overflow="fold")
+    for refused in plan.refused_settings:
+        table.add_row(refused.key, escape(refused.source), escape(refused.reason))
     return table
 
 
@@ -126,6 +148,8 @@ def render_plan(plan: Plan) -> RenderableType:
     parts.append(_commands(plan))
     if plan.setting_changes:
         parts.append(_settings_table(plan))
+    if plan.refused_settings:
+        parts.append(_refused_table(plan))
     if plan.findings:
         parts += [Text(f"findings: {count_summary(plan.findings)}"), render_findings(plan.findings)]
     return Group(*parts)
@@ -141,8 +165,10 @@ def render_deploy_result(
         Text(f"package sha256 {artifact.sha256} ({human_size(artifact.size)})"),
     ]
     for change in result.applied_changes:
-        action = f"= {change.value}" if change.action == "ensure" else "removed"
+        action = f"= {change.shown}" if change.action == "ensure" else "removed"
         lines.append(Text(f"changed {change.key} {action}"))
+    for key in result.skipped_settings:
+        lines.append(Text(f"kept {key}: the app's own value (--overwrite replaces it)"))
     table = Table(title=f"functions ({len(result.functions)})", title_justify="left")
     for column in ("name", "trigger", "url"):
         table.add_column(column, overflow="fold")
@@ -151,4 +177,40 @@ def render_deploy_result(
     lines.append(table)
     for url, status, body in smoke:
         lines.append(Text(f"GET {url} -> {status}: {body.strip()}"))
+    return Group(*lines)
+
+
+_STATUS_STYLE: Final[Mapping[DiffStatus, str]] = {
+    "added": "green",
+    "changed": "yellow",
+    "removed": "red",
+    "unchanged": "dim",
+}
+
+
+def render_settings_diff(diff: SettingsDiff, *, show_unchanged: bool = False) -> RenderableType:
+    """The diff as a table: status, key, Azure's and the wanted value (masked), what a publish
+    does; unchanged keys only with `show_unchanged`."""
+    table = Table(title=f"app settings of {diff.app} vs. the settings to publish")
+    for column in ("", "key", "in Azure", "to publish", "from", "publish"):
+        table.add_column(column, overflow="fold")
+    for entry in diff.entries:
+        if entry.status == "unchanged" and not show_unchanged:
+            continue
+        key = entry.key + (" (slot setting)" if entry.sticky else "")
+        action = entry.publish + (f": {entry.note}" if entry.note else "")
+        table.add_row(
+            Text(entry.status, style=_STATUS_STYLE[entry.status]),
+            escape(key),
+            escape(entry.azure or "-"),
+            escape(entry.local or "-"),
+            escape(entry.source or "-"),
+            escape(action),
+        )
+    counts = ", ".join(f"{diff.count(status)} {status}" for status in _STATUS_STYLE)
+    lines: list[RenderableType] = [table, Text(counts)]
+    if diff.sticky:
+        lines.append(
+            Text(f"slot settings (stay with their slot on a swap): {', '.join(diff.sticky)}")
+        )
     return Group(*lines)

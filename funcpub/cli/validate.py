@@ -34,7 +34,7 @@ def validate(
     console = make_console(ctx, json_mode=json_output)
     cli = {"python-version": python_version, "functions-version": functions_version}
     loaded = load("validate", app_dir, cli, console)
-    report = validate_loaded(loaded)
+    report = validate_loaded(loaded, console)
     if json_output:
         console.json(
             {

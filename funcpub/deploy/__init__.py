@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from azure.mgmt.web import WebSiteManagementClient
 
@@ -24,10 +24,25 @@ from funcpub.deploy.arm import (
     resolve_subscription,
     with_changed_keys,
 )
-from funcpub.deploy.auth import Credential, Verify, ca_bundle, make_credential
-from funcpub.deploy.changes import ConcreteChange, concrete_changes, keys_of, looks_secret
+from funcpub.deploy.auth import (
+    SECRET_VARIABLES,
+    Credential,
+    Verify,
+    ca_bundle,
+    check_ca_bundle,
+    make_credential,
+)
+from funcpub.deploy.changes import (
+    ConcreteChange,
+    CurrentConfig,
+    concrete_changes,
+    keys_of,
+    merged_app_settings,
+    skipped_changes,
+)
 from funcpub.deploy.cloud import CloudProfile, cloud_profile
 from funcpub.deploy.kudu import (
+    LATEST,
     LogFollower,
     ScmClient,
     check_access,
@@ -37,6 +52,7 @@ from funcpub.deploy.kudu import (
     wait_for_deployment,
     wait_for_scm_settings,
 )
+from funcpub.deploy.lock import lock_key, publish_lock
 from funcpub.deploy.timing import DEFAULT_TIMING, SYSTEM_CLOCK, Clock, Timing
 from funcpub.deploy.verify import (
     DeployedFunction,
@@ -46,14 +62,19 @@ from funcpub.deploy.verify import (
     soft,
     verify_functions,
 )
-from funcpub.errors import ConfigError, DeployError, FuncpubError
+from funcpub.errors import EXIT_INTERRUPTED, ConfigError, DeployError, FuncpubError
+from funcpub.masking import is_key_vault_reference, secret_values, shown_value
 from funcpub.options import CloudName
 from funcpub.package import Artifact
 from funcpub.plan import Plan
+from funcpub.settingrules import worker_indexing_warning
+
+MIN_SECRET: Final = 8  # shorter values would blank out ordinary words when redacted
 
 __all__ = [
     "AzureTarget",
     "CloudName",
+    "DeployInterruptedError",
     "DeployOptions",
     "DeployReporter",
     "DeployResult",
@@ -97,6 +118,9 @@ class DeployReporter(Protocol):
 
     def secret(self, value: str) -> None: ...
 
+    def deployed(self, result: DeployResult, artifact: Artifact) -> None:
+        """The deploy succeeded (a pipeline turns this into output variables)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class DeployResult:
@@ -107,6 +131,66 @@ class DeployResult:
     deployment_id: str
     applied_changes: tuple[SettingChange, ...]
     functions: tuple[DeployedFunction, ...]
+    skipped_settings: tuple[str, ...] = ()  # the user's settings the app kept its own value of
+
+
+class DeployInterruptedError(FuncpubError):
+    """Ctrl-C during a deploy: says what had happened in Azure and where to check."""
+
+    exit_code = EXIT_INTERRUPTED
+    kind = "interrupted"
+
+
+Stage = Literal["starting", "settings", "prepared", "uploading", "deploying", "verifying"]
+
+
+@dataclass(kw_only=True)
+class _Progress:
+    """How far a deploy got, for the message when it is interrupted."""
+
+    display: str  # app or app/slot
+    stage: Stage = "starting"
+    changing: tuple[str, ...] = ()  # the settings being changed
+    changed: tuple[str, ...] = ()  # the settings changed in Azure
+    scm_host: str | None = None
+    deployment_id: str | None = None
+
+    def interrupted(self) -> DeployInterruptedError:
+        """The error that tells the user what Ctrl-C left behind."""
+        if self.stage == "starting":
+            return DeployInterruptedError(
+                f"interrupted before anything changed in Azure: nothing was deployed to"
+                f" {self.display}"
+            )
+        if self.stage == "settings":
+            keys = ", ".join(self.changing)
+            msg = f"interrupted while changing the settings of {self.display}: {keys} may have"
+            msg += " changed; no deployment was started"
+            return DeployInterruptedError(msg, hint="publish again to finish the change")
+        if self.stage == "prepared":
+            msg = f"interrupted before the upload: no deployment was started on {self.display}"
+            error = DeployInterruptedError(msg, hint="publish again when you are ready")
+            return with_changed_keys(error, self.changed)
+        latest = f"https://{self.scm_host}{LATEST}"
+        if self.stage == "uploading":
+            msg = f"interrupted while uploading to {self.scm_host}: a deployment may have started"
+            hint = f"check {latest} before publishing again"
+        elif self.stage == "deploying" and self.deployment_id is None:
+            msg = f"interrupted after the upload to {self.scm_host}: a deployment has started"
+            hint = f"it goes on in Azure; follow it at {latest}"
+        elif self.stage == "deploying":
+            msg = f"interrupted while deployment {self.deployment_id} was running on"
+            msg += f" {self.scm_host}: it goes on in Azure"
+            hint = (
+                f"follow it at https://{self.scm_host}/api/deployments/{self.deployment_id}"
+                f" (or {latest})"
+            )
+        else:
+            msg = f"interrupted after deployment {self.deployment_id} succeeded, while checking"
+            msg += f" the functions of {self.display}"
+            hint = f"the deployment is done ({latest}); run the publish again to verify"
+        error = DeployInterruptedError(msg, hint=hint)
+        return with_changed_keys(error, self.changed) if self.changed else error
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,80 +217,146 @@ def deploy(
     timing: Timing = DEFAULT_TIMING,
     clock: Clock = SYSTEM_CLOCK,
 ) -> DeployResult:
-    """Deploy `artifact` as `plan` says; AuthError, DeployError or ConfigError on failure."""
+    """Deploy `artifact` as `plan` says; AuthError, DeployError or ConfigError on failure.
+
+    Ctrl-C (or SIGTERM, which funcpub turns into Ctrl-C) becomes `DeployInterruptedError`, saying
+    whether a deployment had started and where to check it.
+    """
     app_name = _app_name(plan)
     if options.timeout <= 0:
         msg = f"the deployment timeout must be positive, not {options.timeout:g} s"
         raise ConfigError(msg, hint="pass --timeout SECONDS, e.g. --timeout 900")
     profile = cloud_profile(target.cloud, environ)
+    check_ca_bundle(environ)
     subscription = resolve_subscription(target.subscription_id, environ)
-    with ExitStack() as stack:
-        run = _sign_in(
-            stack,
-            target=target,
-            profile=profile,
-            options=options,
-            reporter=reporter,
+    progress = _Progress(display=_display(app_name, plan.slot))
+    try:
+        with publish_lock(
+            lock_key(profile.name, subscription, app_name, plan.slot),
+            progress.display,
             environ=environ,
             timing=timing,
             clock=clock,
-        )
+            on_wait=reporter.step,
+            on_unavailable=reporter.warn,
+        ):
+            run = _Start(
+                options=options,
+                reporter=reporter,
+                profile=profile,
+                environ=environ,
+                timing=timing,
+                clock=clock,
+            )
+            result = _execute(
+                run,
+                app_name=app_name,
+                plan=plan,
+                artifact=artifact,
+                target=target,
+                subscription=subscription,
+                progress=progress,
+            )
+            reporter.deployed(result, artifact)  # a pipeline's output variables
+            return result
+    except KeyboardInterrupt:
+        raise progress.interrupted() from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Start:
+    """What a deploy knows before it signs in."""
+
+    options: DeployOptions
+    reporter: DeployReporter
+    profile: CloudProfile
+    environ: Mapping[str, str]
+    timing: Timing
+    clock: Clock
+
+
+def _execute(
+    start: _Start,
+    *,
+    app_name: str,
+    plan: Plan,
+    artifact: Artifact,
+    target: AzureTarget,
+    subscription: str,
+    progress: _Progress,
+) -> DeployResult:
+    """Sign in, find the app, change its settings, ship the zip, verify."""
+    with ExitStack() as stack:
+        run = _sign_in(stack, target=target, start=start)
         client = make_client(
-            run.credential, subscription, profile, verify=run.verify, timing=timing
+            run.credential, subscription, start.profile, verify=run.verify, timing=start.timing
         )
         stack.callback(client.close)
         app = _find_app(
-            run, client, target=target, plan=plan, app_name=app_name, subscription=subscription
+            run,
+            client,
+            target=target,
+            plan=plan,
+            app_name=app_name,
+            subscription=subscription,
         )
-        changes = _settle_changes(run, app, plan)
+        changes, skipped = _settle_changes(run, app, plan)
+        progress.stage, progress.changing = "settings", keys_of(changes)
         apply_changes(app, changes)
+        progress.stage, progress.changed = "prepared", keys_of(changes)
         scm = stack.enter_context(_scm(run, app))
+        progress.scm_host = scm.host
         try:
-            deployment_id = _ship(run, scm, artifact, changes)
-            reporter.step("syncing triggers")
+            deployment_id = _ship(run, scm, artifact, changes, progress)
+            run.reporter.step("syncing triggers")
             app.sync_triggers()
             functions = _functions(run, app, plan)
         except FuncpubError as error:
-            raise with_changed_keys(error, keys_of(changes)) if changes else error from None
+            raise _explained(error, app, changes) from None
     return DeployResult(
         app_name=app.site.name,
         slot=app.site.slot,
         deployment_id=deployment_id,
         applied_changes=tuple(item.change for item in changes),
         functions=functions,
+        skipped_settings=keys_of(skipped),
     )
 
 
-def _sign_in(
-    stack: ExitStack,
-    *,
-    target: AzureTarget,
-    profile: CloudProfile,
-    options: DeployOptions,
-    reporter: DeployReporter,
-    environ: Mapping[str, str],
-    timing: Timing,
-    clock: Clock,
-) -> _Run:
+def _explained(error: FuncpubError, app: ArmApp, changes: Sequence[ConcreteChange]) -> FuncpubError:
+    """`error` with the settings already changed, or why it really failed: the app is gone."""
+    if isinstance(error, DeployError) and app.exists() is False:
+        msg = f"the function app {app.site.display} no longer exists: it was deleted meanwhile"
+        hint = "check the app name and subscription; create the app again, then publish again"
+        return DeployError(msg, hint=hint)
+    return with_changed_keys(error, keys_of(changes)) if changes else error
+
+
+def _sign_in(stack: ExitStack, *, target: AzureTarget, start: _Start) -> _Run:
     """The credential chain, checked by getting a first ARM token."""
+    profile, reporter = start.profile, start.reporter
+    for name in SECRET_VARIABLES:  # never printed, whatever message might quote them
+        if len(value := start.environ.get(name, "")) >= MIN_SECRET:
+            reporter.secret(value)
     credential = make_credential(
         profile,
-        environ,
+        start.environ,
         tenant_id=target.tenant_id,
         client_id=target.client_id,
         on_token=reporter.secret,
+        retry_backoff=start.timing.arm_retry_backoff,
     )
     stack.callback(credential.close)
     reporter.step(f"signing in to {profile.name} ({profile.authority_host})")
     credential.bearer(profile.arm_scope)
     return _Run(
-        options=options,
+        options=start.options,
         reporter=reporter,
         profile=profile,
         credential=credential,
-        verify=ca_bundle(environ),
-        timing=timing,
-        clock=clock,
+        verify=ca_bundle(start.environ),
+        timing=start.timing,
+        clock=start.clock,
     )
 
 
@@ -249,20 +399,57 @@ def _display(name: str, slot: str | None) -> str:
     return f"{name}/{slot}" if slot else name
 
 
-def _settle_changes(run: _Run, app: ArmApp, plan: Plan) -> tuple[ConcreteChange, ...]:
-    """The setting changes that really change something, each listed."""
+def _settle_changes(
+    run: _Run, app: ArmApp, plan: Plan
+) -> tuple[tuple[ConcreteChange, ...], tuple[ConcreteChange, ...]]:
+    """The setting changes that really change something, each listed, and the user's settings
+    skipped because the app has another value (no --overwrite, or a Key Vault reference)."""
     reporter = run.reporter
     reporter.step(f"reading the configuration of {app.site.display}")
     current = app.current_config()
-    for key, value in current.app_settings.items():
-        if looks_secret(key, value):
-            reporter.secret(value)
+    for value in secret_values(current.app_settings.items()):
+        reporter.secret(value)
     changes = concrete_changes(plan.setting_changes, current, force=run.options.force)
+    skipped = skipped_changes(plan.setting_changes, current)
+    sticky = _sticky_names(run, app, plan)
     for item in changes:
-        reporter.step(item.describe())
+        note = " [slot setting]" if item.change.key in sticky else ""
+        reporter.step(item.describe() + note)
     if not changes:
         reporter.step("the app's settings are already as needed")
-    return changes
+    for item in skipped:
+        reporter.warn(_kept(item))
+    _check_worker_indexing(run, plan, current, changes)
+    return changes, skipped
+
+
+def _kept(item: ConcreteChange) -> str:
+    """Why a user's setting was not applied."""
+    key, previous = item.change.key, item.previous or ""
+    if is_key_vault_reference(previous):
+        return f"kept {key}: the app's value is a Key Vault reference (--overwrite replaces it)"
+    shown = shown_value(key, previous)
+    return f"kept {key}: the app has another value ({shown}); --overwrite replaces it"
+
+
+def _sticky_names(run: _Run, app: ArmApp, plan: Plan) -> frozenset[str]:
+    """The slot-setting names, when the plan holds the user's settings (else not asked)."""
+    if all(change.source == "funcpub" for change in plan.setting_changes):
+        return frozenset()
+    try:
+        return app.sticky_setting_names()
+    except FuncpubError as error:
+        run.reporter.warn(f"could not read the slot setting names: {error.message}")
+        return frozenset()
+
+
+def _check_worker_indexing(
+    run: _Run, plan: Plan, current: CurrentConfig, changes: Sequence[ConcreteChange]
+) -> None:
+    """Warn when the app, as it will be, pins a host that does not index a v2 app."""
+    after = merged_app_settings(current.app_settings, changes)
+    if warning := worker_indexing_warning(plan.model, after):
+        run.reporter.warn(warning)
 
 
 def _scm(run: _Run, app: ArmApp) -> AbstractContextManager[ScmClient]:
@@ -286,27 +473,42 @@ def _scm(run: _Run, app: ArmApp) -> AbstractContextManager[ScmClient]:
     )
 
 
-def _ship(run: _Run, scm: ScmClient, artifact: Artifact, changes: Sequence[ConcreteChange]) -> str:
+def _ship(
+    run: _Run,
+    scm: ScmClient,
+    artifact: Artifact,
+    changes: Sequence[ConcreteChange],
+    progress: _Progress,
+) -> str:
     """Upload the zip and wait for its deployment; the deployment id."""
     reporter, timing, clock = run.reporter, run.timing, run.clock
     expected = {c.change.key: c.change.value for c in changes if c.change.scope == "app setting"}
     if expected:
         reporter.step(f"waiting for {scm.host} to restart with the new settings")
         wait_for_scm_settings(scm, expected, timing=timing, clock=clock)
-    check_access(scm)
+    previous = check_access(scm)
     reporter.step(
         f"uploading {artifact.path.name} ({_size(artifact.size)},"
         f" sha256 {artifact.sha256[:12]}) to {scm.host}"
     )
+    progress.stage = "uploading"
     receipt = upload_zip(
-        scm, artifact.path, timing=timing, clock=clock, on_progress=reporter.upload_progress
+        scm,
+        artifact.path,
+        timing=timing,
+        clock=clock,
+        on_progress=reporter.upload_progress,
+        previous=previous,
     )
+    progress.stage = "deploying"
     deployment_id = find_deployment_id(scm, receipt, timing=timing, clock=clock)
+    progress.deployment_id = deployment_id
     reporter.step(f"waiting for deployment {deployment_id}")
     logs = LogFollower(scm, deployment_id, reporter.deployment_log)
     wait_for_deployment(
         scm, deployment_id, timeout=run.options.timeout, timing=timing, clock=clock, logs=logs
     )
+    progress.stage = "verifying"
     return deployment_id
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.mgmt.web import WebSiteManagementClient
@@ -33,6 +33,7 @@ from funcpub.deploy.timing import Timing
 from funcpub.errors import AuthError, ConfigError, DeployError, FuncpubError
 from funcpub.options import StrategyName
 
+ErrorT = TypeVar("ErrorT", bound=FuncpubError)
 HostingPlan = Literal["consumption", "flex", "premium", "dedicated"]
 
 SUBSCRIPTION_VARIABLE: Final = "AZURE_SUBSCRIPTION_ID"
@@ -132,10 +133,21 @@ def arm_errors(what: str) -> Iterator[None]:
             hint = RBAC_HINT if status == 403 else "sign in again; check --cloud and --tenant"
             raise AuthError(msg, hint=hint) from None
         msg = f"could not {what}: HTTP {status}: {detail}"
-        raise DeployError(msg) from None
+        raise DeployError(msg, hint=_status_hint(status)) from None
     except AzureError as error:
         msg = f"could not {what}: {str(error).splitlines()[0] if str(error) else type(error)}"
         raise DeployError(msg, hint="check the network and the cloud (--cloud)") from None
+
+
+def _status_hint(status: int | None) -> str:
+    """What to do about an ARM error that is not about permissions."""
+    if status == 404:
+        return "check the app name, --resource-group and --subscription"
+    if status == 409:
+        return "another operation is changing the app; publish again once it is done"
+    if status is not None and (status == 429 or status >= 500):
+        return "Azure Resource Manager kept failing (retried); publish again in a few minutes"
+    return "Azure Resource Manager refused the request as quoted; check the app in the portal"
 
 
 # --- the site -----------------------------------------------------------------------------
@@ -249,7 +261,11 @@ def make_client(
     verify: Verify,
     timing: Timing,
 ) -> WebSiteManagementClient:
-    """A WebSiteManagementClient for `profile`; azure-core retries 429/5xx with its defaults."""
+    """A WebSiteManagementClient for `profile`.
+
+    azure-core retries connection errors, read timeouts, 408/429/500/502/503/504 (Retry-After
+    respected) for idempotent methods, and 500/503/504 for POST and PATCH, 3 times each.
+    """
     return WebSiteManagementClient(
         credential,
         subscription_id,
@@ -257,6 +273,7 @@ def make_client(
         credential_scopes=[profile.arm_scope],
         connection_verify=verify,
         retry_backoff_factor=timing.arm_retry_backoff,
+        read_timeout=timing.arm_read_timeout,
     )
 
 
@@ -353,6 +370,17 @@ class ArmApp:
         props = result.as_dict().get("properties") or {}
         return {str(k): v for k, v in props.items() if isinstance(v, str)}
 
+    def sticky_setting_names(self) -> frozenset[str]:
+        """The app settings marked "deployment slot setting" (GET config/slotConfigNames).
+
+        One list per app, read from the production site even when this is a slot: it names the
+        settings that stay with their slot on a swap.
+        """
+        with arm_errors(f"read the slot setting names of {self._name}"):
+            result = self._apps.list_slot_configuration_names(self._group, self._name)
+        props = result.as_dict().get("properties") or {}
+        return frozenset(str(name) for name in props.get("appSettingNames") or ())
+
     def current_config(self) -> CurrentConfig:
         """App settings and site config together."""
         return CurrentConfig(app_settings=self.app_settings(), site_config=self.site_config())
@@ -422,6 +450,19 @@ class ArmApp:
                 pages = self._apps.list_functions(self._group, self._name)
             return [item.as_dict() for item in pages]
 
+    def exists(self) -> bool | None:
+        """Whether the app (or slot) still exists in Azure; None when ARM cannot tell."""
+        try:
+            if self._slot:
+                self._apps.get_slot(self._group, self._name, self._slot)
+            else:
+                self._apps.get(self._group, self._name)
+        except HttpResponseError as error:
+            return False if error.status_code == 404 else None
+        except AzureError:
+            return None
+        return True
+
     def host_keys(self) -> dict[str, Any]:
         """masterKey, functionKeys, systemKeys (POST host/default/listkeys)."""
         with arm_errors(f"read the host keys of {self.site.display}"):
@@ -438,34 +479,79 @@ class ArmApp:
 def apply_changes(app: ArmApp, changes: Sequence[ConcreteChange]) -> None:
     """App settings in one read-modify-write PUT, site config by PATCH, then read back.
 
-    On a failure the error names exactly the keys already changed in Azure.
+    All or nothing: when a step fails (or Azure does not keep a value), the configuration is read
+    back, whatever did change is put back to its previous value, and the error says exactly what
+    is changed in Azure now - never a guess.
     """
     settings = [c for c in changes if c.change.scope == "app setting"]
     config = [c for c in changes if c.change.scope == "site config"]
-    changed: list[str] = []
     try:
         if settings:
             # Read right before writing: the PUT replaces every setting, so nothing read
             # earlier may be written back stale.
             app.replace_app_settings(merged_app_settings(app.app_settings(), settings))
-            changed += keys_of(settings)
         if config:
             app.patch_site_config(site_config_patch(config))
-            changed += keys_of(config)
         missing = unapplied(changes, app.current_config())
     except FuncpubError as error:
-        raise with_changed_keys(error, changed) from None
+        raise undo_changes(app, changes, error) from None
     if missing:
         msg = f"Azure did not keep the new value of {', '.join(missing)} on {app.site.display}"
-        raise with_changed_keys(DeployError(msg), [k for k in changed if k not in missing])
+        raise undo_changes(app, changes, DeployError(msg))
 
 
-def with_changed_keys(error: FuncpubError, changed: Sequence[str]) -> FuncpubError:
+def undo_changes(
+    app: ArmApp, changes: Sequence[ConcreteChange], error: FuncpubError
+) -> FuncpubError:
+    """`error`, after putting back what `changes` already changed, noting the outcome."""
+    try:
+        changed = changed_keys(changes, app.current_config())
+        if changed:
+            _restore(app, [c for c in changes if c.change.key in changed])
+            still = changed_keys(changes, app.current_config())
+            if still:
+                return with_note(error, f"settings still changed in Azure: {', '.join(still)}")
+            return with_note(error, f"the changed settings were put back: {', '.join(changed)}")
+    except FuncpubError as failure:
+        keys = ", ".join(keys_of(changes))
+        first = failure.message.splitlines()[0]
+        return with_note(error, f"{keys} may have changed in Azure; checking failed: {first}")
+    return with_changed_keys(error, [])
+
+
+def changed_keys(changes: Sequence[ConcreteChange], after: CurrentConfig) -> list[str]:
+    """The keys of `changes` that `after` shows applied (a key someone else changed meanwhile
+    to another value is not ours to put back)."""
+    return [item.change.key for item in changes if not unapplied([item], after)]
+
+
+def _restore(app: ArmApp, changes: Sequence[ConcreteChange]) -> None:
+    """Put the previous values of `changes` back (read-modify-write again)."""
+    settings = [c for c in changes if c.change.scope == "app setting"]
+    if settings:
+        current = app.app_settings()
+        for item in settings:
+            if item.previous is None:
+                current.pop(item.change.key, None)
+            else:
+                current[item.change.key] = item.previous
+        app.replace_app_settings(current)
+    config = {c.change.key: c.previous or "" for c in changes if c.change.scope == "site config"}
+    if config:
+        app.patch_site_config(config)
+
+
+def with_changed_keys(error: ErrorT, changed: Sequence[str]) -> ErrorT:
     """`error` with the list of settings already changed in Azure appended to its message."""
     note = (
         f"settings already changed in Azure: {', '.join(changed)}"
         if changed
         else "no settings were changed"
     )
+    return with_note(error, note)
+
+
+def with_note(error: ErrorT, note: str) -> ErrorT:
+    """`error` (same class and hint) with `(note)` appended to its message."""
     text = f"{error.message}\n({note})" if "\n" in error.message else f"{error.message} ({note})"
     return type(error)(text, hint=error.hint)

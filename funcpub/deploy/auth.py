@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+import requests
 from azure.core.credentials import (
     AccessToken,
     AccessTokenInfo,
@@ -37,7 +39,7 @@ from azure.identity import (
 )
 
 from funcpub.deploy.cloud import CloudProfile
-from funcpub.errors import AuthError
+from funcpub.errors import AuthError, ConfigError
 
 # MSAL's well-known Entra hosts (msal/authority.py WELL_KNOWN_AUTHORITY_HOSTS, public subset).
 PUBLIC_AUTHORITY_HOSTS: Final = frozenset(
@@ -52,12 +54,17 @@ PUBLIC_AUTHORITY_HOSTS: Final = frozenset(
     }
 )
 CA_VARIABLES: Final = ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE")
+_UNTRUSTED: Final = ("CERTIFICATE_VERIFY_FAILED", "certificate verify failed", "ostname mismatch")
 SECRET_VARIABLES: Final = ("AZURE_CLIENT_SECRET", "AZURE_CLIENT_CERTIFICATE_PASSWORD")
 SIGN_IN_HINT: Final = (
     "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET (or"
     " AZURE_CLIENT_CERTIFICATE_PATH, or AZURE_FEDERATED_TOKEN_FILE for workload identity),"
     " or run `az login`"
     " (add --tenant <id> if the app is in another tenant)"
+)
+TLS_HINT: Final = (
+    "the sign-in endpoint's TLS certificate is not trusted here: set REQUESTS_CA_BUNDLE to the"
+    " CA bundle that signed it (funcpub never turns TLS verification off)"
 )
 CREDENTIAL_LABELS: Final = {
     "ClientSecretCredential": "service principal (secret)",
@@ -79,6 +86,30 @@ def ca_bundle(environ: Mapping[str, str]) -> Verify:
         if value := environ.get(name, "").strip():
             return value
     return True
+
+
+def untrusted(error: BaseException) -> bool:
+    """Whether a `requests` error is a failed certificate check: never retried.
+
+    requests raises SSLError for any TLS-layer failure, a connection cut mid-stream (EOF)
+    included; only a refused certificate or host name is a verification failure.
+    """
+    text = str(error)
+    return isinstance(error, requests.exceptions.SSLError) and any(
+        marker in text for marker in _UNTRUSTED
+    )
+
+
+def check_ca_bundle(environ: Mapping[str, str]) -> None:
+    """ConfigError when the CA bundle the environment names does not exist (before any request)."""
+    for name in CA_VARIABLES:
+        if value := environ.get(name, "").strip():
+            if not Path(value).exists():
+                msg = f"{name}={value} does not exist"
+                raise ConfigError(
+                    msg, hint="point it at a PEM file of CA certificates, or unset it"
+                )
+            return
 
 
 def needs_instance_discovery(authority_host: str) -> bool:
@@ -140,9 +171,15 @@ def make_credential(
     tenant_id: str | None = None,
     client_id: str | None = None,
     on_token: Callable[[str], None] = lambda _token: None,
+    retry_backoff: float | None = None,
 ) -> Credential:
-    """The default credential chain for `profile`, configured from `environ`."""
-    chain = credential_chain(profile, environ, tenant_id=tenant_id, client_id=client_id)
+    """The default credential chain for `profile`, configured from `environ`.
+
+    `retry_backoff` is azure-core's backoff factor for the Entra ID requests (None: its own).
+    """
+    chain = credential_chain(
+        profile, environ, tenant_id=tenant_id, client_id=client_id, retry_backoff=retry_backoff
+    )
     secrets = tuple(value for name in SECRET_VARIABLES if (value := environ.get(name)))
     return Credential(ChainedTokenCredential(*chain), on_token=on_token, secrets=secrets)
 
@@ -153,14 +190,17 @@ def credential_chain(
     *,
     tenant_id: str | None = None,
     client_id: str | None = None,
+    retry_backoff: float | None = None,
 ) -> list[TokenCredential]:
     """Environment service principal, workload identity, managed identity, Azure CLI."""
     tenant = tenant_id or environ.get("AZURE_TENANT_ID") or None
     client = client_id or environ.get("AZURE_CLIENT_ID") or None
     transport: dict[str, Any] = {"connection_verify": ca_bundle(environ)}
+    # Entra ID's own token endpoints only: managed identity keeps its IMDS retry schedule.
+    entra = transport | ({} if retry_backoff is None else {"retry_backoff_factor": retry_backoff})
     chain: list[TokenCredential] = []
     if tenant and client:
-        chain += _service_principal(profile, environ, tenant, client, transport)
+        chain += _service_principal(profile, environ, tenant, client, entra)
         if token_file := environ.get("AZURE_FEDERATED_TOKEN_FILE"):
             chain.append(
                 WorkloadIdentityCredential(
@@ -168,7 +208,7 @@ def credential_chain(
                     client_id=client,
                     token_file_path=token_file,
                     authority=profile.authority_host,
-                    **transport,
+                    **entra,
                 )
             )
     chain.append(ManagedIdentityCredential(client_id=client, **transport))
@@ -220,7 +260,7 @@ def auth_error(text: str, secrets: tuple[str, ...] = ()) -> AuthError:
     msg = "no Azure credential could sign in"
     if attempts:
         msg += "; tried " + "; ".join(attempts)
-    return AuthError(msg, hint=SIGN_IN_HINT)
+    return AuthError(msg, hint=TLS_HINT if "CERTIFICATE_VERIFY_FAILED" in text else SIGN_IN_HINT)
 
 
 def _attempts(text: str) -> list[tuple[str, str]]:

@@ -12,19 +12,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from funcpub.appsettings import SettingChange
+from funcpub.appsettings import FUNCPUB, SettingChange
 from funcpub.errors import DeployError
+from funcpub.masking import MASK, looks_secret, shown_value
 
-MASK: Final = "***"
-_SECRET_KEY = re.compile(
-    r"KEY|SECRET|PASSWORD|PASSWD|PWD|TOKEN|CONNECTION|CONNSTR|SAS|SIGNATURE|CREDENTIAL"
-    r"|^AzureWebJobsStorage$|^AzureWebJobsDashboard$",
-    re.IGNORECASE,
-)
-_SECRET_VALUE = re.compile(
-    r"AccountKey=|SharedAccessKey=|SharedAccessSignature=|Password=|[?&]sig=|://[^/@\s]+:[^/@\s]+@",
-    re.IGNORECASE,
-)
+__all__ = ["MASK", "ConcreteChange", "CurrentConfig", "looks_secret", "shown_value"]
+
 _TRUE: Final = frozenset({"true", "1"})
 _FALSE: Final = frozenset({"false", "0"})
 _MAJOR = re.compile(r"~?(\d+)")
@@ -58,17 +51,7 @@ class ConcreteChange:
         was = "new" if self.previous is None else f"was {shown_value(key, self.previous)}"
         if self.change.action == "remove":
             return f"remove {key} ({was})"
-        return f"set {key}={shown_value(key, self.change.value or '')} ({was})"
-
-
-def looks_secret(key: str, value: str) -> bool:
-    """Whether a setting probably holds a credential (by its name or its value)."""
-    return bool(_SECRET_KEY.search(key) or _SECRET_VALUE.search(value))
-
-
-def shown_value(key: str, value: str) -> str:
-    """The value as it may be printed."""
-    return MASK if looks_secret(key, value) else value
+        return f"set {key}={self.change.shown or ''} ({was})"
 
 
 def concrete_changes(
@@ -84,9 +67,26 @@ def concrete_changes(
             continue
         if _already_satisfied(change, previous):
             continue
+        if previous is not None and not change.may_replace(previous):
+            continue  # the user's setting does not replace the app's: see skipped_changes
         if previous is not None and not force:
             _refuse_switch(change, previous)
         result.append(ConcreteChange(change=change, previous=previous))
+    return tuple(result)
+
+
+def skipped_changes(
+    wanted: Iterable[SettingChange], current: CurrentConfig
+) -> tuple[ConcreteChange, ...]:
+    """The ensures of `wanted` left out because the app has another value they may not replace
+    (no --overwrite, or a Key Vault reference); `previous` is the app's value."""
+    result = []
+    for change in wanted:
+        previous = current.value(change)
+        if change.action != "ensure" or previous is None:
+            continue
+        if not _already_satisfied(change, previous) and not change.may_replace(previous):
+            result.append(ConcreteChange(change=change, previous=previous))
     return tuple(result)
 
 
@@ -95,7 +95,9 @@ def _already_satisfied(change: SettingChange, previous: str | None) -> bool:
     wanted = change.value or ""
     if previous is None:
         return False
-    same = _EQUIVALENT.get(change.key, _same_value)
+    # funcpub's own wishes accept equivalents (a user's 4.x.y pin satisfies ~4); a value the
+    # user asked for must be there as written.
+    same = _EQUIVALENT.get(change.key, _same_value) if change.source == FUNCPUB else _same_value
     return same(previous, wanted)
 
 

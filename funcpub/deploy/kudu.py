@@ -23,7 +23,7 @@ import requests
 from requests.auth import AuthBase, HTTPBasicAuth
 
 from funcpub import __version__
-from funcpub.deploy.auth import Verify
+from funcpub.deploy.auth import Verify, untrusted
 from funcpub.deploy.timing import Clock, Deadline, Timing, retry_after
 from funcpub.errors import AuthError, DeployError
 
@@ -123,14 +123,24 @@ def parse_record(raw: Mapping[str, Any]) -> DeploymentRecord:
     )
 
 
-def is_ours(record: DeploymentRecord, started: datetime) -> bool:
-    """Whether a record from /latest is the deployment our upload started."""
-    if record.deployer and record.deployer.lower() != DEPLOYER:
-        return False
-    if record.received_time is None or record.received_time < started - CLOCK_SKEW:
+def is_ours(record: DeploymentRecord, started: datetime, previous: str | None = None) -> bool:
+    """Whether a record from /latest is the deployment our upload started.
+
+    `previous` is the record /latest showed before the upload: never ours, however recent.
+    """
+    if not _is_new(record, started, previous):
         return False
     # KuduLite's temp-xxxxxxxx record is replaced by the real one, unless it failed first.
     return not record.id.startswith("temp-") or record.terminal
+
+
+def _is_new(record: DeploymentRecord, started: datetime, previous: str | None) -> bool:
+    """A funcpub deployment received since `started` (temporary records included)."""
+    if record.id == previous:
+        return False
+    if record.deployer and record.deployer.lower() != DEPLOYER:
+        return False
+    return record.received_time is not None and record.received_time >= started - CLOCK_SKEW
 
 
 # --- HTTP ---------------------------------------------------------------------------------
@@ -149,7 +159,7 @@ class _Bearer(AuthBase):
 
 def transport_error(host: str, error: requests.RequestException) -> DeployError:
     """A DeployError for a network failure talking to `host`."""
-    if isinstance(error, requests.exceptions.SSLError):
+    if untrusted(error):
         msg = f"TLS verification of {host} failed: {_first_line(error)}"
         hint = "set REQUESTS_CA_BUNDLE to the CA bundle that signed the host's certificate"
         return DeployError(msg, hint=hint)
@@ -325,6 +335,7 @@ class UploadReceipt:
     tracking_id: str | None  # SCM-DEPLOYMENT-ID: ARM deploymentStatus id, not the record id
     location: str | None  # Location: .../api/deployments/latest?deployer=...&time=...
     started: datetime  # UTC, when the accepted upload began
+    previous: str | None = None  # the record /latest showed before: never ours
 
 
 def upload_zip(
@@ -334,10 +345,12 @@ def upload_zip(
     timing: Timing,
     clock: Clock,
     on_progress: Callable[[int, int], None],
+    previous: str | None = None,
 ) -> UploadReceipt:
     """POST the zip to /api/zipdeploy (async), waiting out 409s and retrying 5xx/network errors.
 
-    Re-sending is safe: each accepted upload is a new, complete deployment.
+    Re-sending is safe: each accepted upload is a new, complete deployment. `previous` is the
+    id /latest showed before the upload (see `check_access`), so it is never taken for ours.
     """
     size = path.stat().st_size
     conflicts = _ConflictWait(scm.host, timing, clock)
@@ -349,20 +362,35 @@ def upload_zip(
             try:
                 response = _post_zip(scm, body, size, timing)
             except requests.RequestException as error:
-                if body.sent_all and not isinstance(error, requests.exceptions.SSLError):
-                    # The whole zip went out, so Kudu may have started: look for it.
-                    return UploadReceipt(tracking_id=None, location=None, started=started)
+                if body.sent_all and _started_anyway(scm, error, started, previous):
+                    return UploadReceipt(
+                        tracking_id=None, location=None, started=started, previous=previous
+                    )
                 failures.network(error)
                 continue
             with response:
                 if response.status_code in (200, 202):
-                    return _receipt(response, started)
+                    return _receipt(response, started, previous)
                 if response.status_code == 409:
                     conflicts.wait(response)
                 elif response.status_code >= 500:
                     failures.server(response)
                 else:
                     raise _upload_refused(scm.host, response)
+
+
+def _started_anyway(
+    scm: ScmClient, error: requests.RequestException, started: datetime, previous: str | None
+) -> bool:
+    """After the whole zip went out and the answer was lost: did Kudu start a deployment?
+
+    Kudu records a deployment before it answers, so none on /latest means the upload was
+    lost and may be sent again (a connection reset while Kudu still read the body).
+    """
+    if untrusted(error):
+        return False
+    record = _fetch_record(scm, LATEST)
+    return record is not None and _is_new(record, started, previous)
 
 
 class _ZipBody:
@@ -400,7 +428,7 @@ class _Failures:
     def network(self, error: requests.RequestException) -> None:
         """Sleep before the next attempt, or raise when out of attempts (or TLS failed)."""
         self._count += 1
-        if self._count >= self._attempts or isinstance(error, requests.exceptions.SSLError):
+        if self._count >= self._attempts or untrusted(error):
             raise transport_error(self._host, error) from None
         self._clock.sleep(next(self._delays))
 
@@ -413,18 +441,20 @@ class _Failures:
         self._clock.sleep(next(self._delays) if delay is None else delay)
 
 
-def check_access(scm: ScmClient) -> None:
+def check_access(scm: ScmClient) -> str | None:
     """A cheap authenticated GET, so a refused token switches to Basic before the upload.
 
     (A server that answers 401 while the body is still being sent often looks like a broken
-    connection to the client, which would hide the 401.)
+    connection to the client, which would hide the 401.) Returns the id of the deployment
+    /latest shows now: the one that is certainly not ours.
     """
-    try:
-        scm.request("GET", LATEST).close()
-    except requests.exceptions.SSLError as error:
-        raise transport_error(scm.host, error) from None
-    except requests.RequestException:
-        return  # the upload retries network errors itself
+    return latest_id(scm)
+
+
+def latest_id(scm: ScmClient) -> str | None:
+    """The id of the record at /api/deployments/latest; None if none (or unreachable)."""
+    record = _fetch_record(scm, LATEST)  # network errors: the upload retries them itself
+    return record.id if record is not None else None
 
 
 def _post_zip(
@@ -434,18 +464,28 @@ def _post_zip(
     return scm.request("POST", ZIPDEPLOY, body=body, headers=headers, timeout=timing.upload_timeout)
 
 
-def _receipt(response: requests.Response, started: datetime) -> UploadReceipt:
+def _receipt(response: requests.Response, started: datetime, previous: str | None) -> UploadReceipt:
     return UploadReceipt(
         tracking_id=response.headers.get("SCM-DEPLOYMENT-ID") or None,
         location=response.headers.get("Location") or None,
         started=started,
+        previous=previous,
     )
 
 
 def _upload_refused(host: str, response: requests.Response) -> DeployError:
     text = response.text.strip()[:500]
-    msg = f"the SCM site {host} refused the zip: HTTP {response.status_code}"
-    return DeployError(msg + (f": {text}" if text else ""))
+    status = response.status_code
+    msg = f"the SCM site {host} refused the zip: HTTP {status}"
+    if status == 413:
+        hint = "the zip is larger than the SCM site takes; leave big files out (.funcignore)"
+    elif status >= 500:
+        hint = f"it kept failing (retried); check https://{host}{LATEST}, then publish again"
+    else:
+        hint = (
+            f"Kudu refused this upload as quoted; its deployments: https://{host}/api/deployments"
+        )
+    return DeployError(msg + (f": {text}" if text else ""), hint=hint)
 
 
 class _ConflictWait:
@@ -495,7 +535,7 @@ def find_deployment_id(
     deadline = Deadline(clock, timing.not_found_grace)
     for delay in timing.poll.delays():
         record = _fetch_record(scm, where)
-        if record is not None and is_ours(record, receipt.started):
+        if record is not None and is_ours(record, receipt.started, receipt.previous):
             return record.id
         if deadline.expired():
             msg = f"could not find the deployment the upload started on {scm.host}"
@@ -509,9 +549,9 @@ def _fetch_record(scm: ScmClient, where: str) -> DeploymentRecord | None:
     """The record at `where`; None while it does not exist yet or the site is unavailable."""
     try:
         status, data = scm.get_json(where)
-    except requests.exceptions.SSLError as error:
-        raise transport_error(scm.host, error) from None
-    except requests.RequestException:
+    except requests.RequestException as error:
+        if untrusted(error):
+            raise transport_error(scm.host, error) from None
         return None
     if status in (200, 202) and isinstance(data, dict):
         return parse_record(data)
@@ -595,9 +635,9 @@ def _poll_once(scm: ScmClient, deployment_id: str) -> tuple[int | None, Deployme
     """(HTTP status or None on a network error, the record if there is one)."""
     try:
         status, data = scm.get_json(f"/api/deployments/{deployment_id}")
-    except requests.exceptions.SSLError as error:
-        raise transport_error(scm.host, error) from None
-    except requests.RequestException:
+    except requests.RequestException as error:
+        if untrusted(error):
+            raise transport_error(scm.host, error) from None
         return None, None
     if status == 200 and isinstance(data, dict):
         return status, parse_record(data)
@@ -659,9 +699,9 @@ def wait_for_scm_settings(
     for delay in timing.poll.delays():
         try:
             status, data = scm.get_json("/api/settings")
-        except requests.exceptions.SSLError as error:
-            raise transport_error(scm.host, error) from None
-        except requests.RequestException:
+        except requests.RequestException as error:
+            if untrusted(error):
+                raise transport_error(scm.host, error) from None
             status, data = None, None
         if status == 404:
             return False

@@ -47,6 +47,7 @@ class Timing:
     poll: Backoff = Backoff(initial=1.0, maximum=5.0)  # deployment status
     not_found_grace: float = 60.0  # a new deployment may 404 for a while after the 202
     conflict_budget: float = 300.0  # how long 409 "deployment in progress" is waited out
+    # (also how long a second publish on this machine waits for the local publish lock)
     conflict: Backoff = Backoff(initial=5.0, maximum=30.0)
     upload_attempts: int = 3  # 5xx / connection errors before the upload completed
     retry: Backoff = Backoff(initial=2.0, maximum=30.0, factor=2.0)
@@ -54,7 +55,8 @@ class Timing:
     verify_timeout: float = 180.0  # functions to show up after the deploy
     verify_poll: Backoff = Backoff(initial=2.0, maximum=10.0)
     error_confirmations: int = 3  # host errors seen this many polls in a row fail at once
-    arm_retry_backoff: float = 0.8  # azure-core RetryPolicy backoff factor (its default)
+    arm_retry_backoff: float = 0.8  # azure-core's backoff factor, ARM and Entra ID (its default)
+    arm_read_timeout: float = 300.0  # one ARM response (azure-core's default); retried 3 times
     request_timeout: float = 60.0  # one SCM/app request, not the upload
     upload_timeout: float = 600.0  # read timeout of the upload request
 

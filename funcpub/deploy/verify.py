@@ -15,7 +15,7 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import requests
 
-from funcpub.deploy.auth import Verify
+from funcpub.deploy.auth import Verify, untrusted
 from funcpub.deploy.timing import Clock, Deadline, Timing
 from funcpub.errors import AuthError, DeployError, FuncpubError
 
@@ -183,10 +183,11 @@ class HostProbe:
                 verify=self._verify,
                 timeout=(CONNECT_TIMEOUT, self._timing.request_timeout),
             )
-        except requests.exceptions.SSLError as error:
-            msg = f"TLS verification of {urlsplit(self._url).netloc} failed: {error}"
-            raise DeployError(msg, hint="set REQUESTS_CA_BUNDLE to the right CA bundle") from None
-        except requests.RequestException:
+        except requests.RequestException as error:
+            if untrusted(error):
+                msg = f"TLS verification of {urlsplit(self._url).netloc} failed: {error}"
+                hint = "set REQUESTS_CA_BUNDLE to the right CA bundle"
+                raise DeployError(msg, hint=hint) from None
             return None
         with response:
             if response.status_code != 200:

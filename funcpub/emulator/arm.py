@@ -51,6 +51,12 @@ def _rules() -> list[Rule]:
         Rule(SITE, endpoint="site"),
         Rule(f"{SITE}/slots", endpoint="list_slots"),
         Rule(SLOT, endpoint="site"),
+        # One list per app (no slot variant in the API): the settings that stay with a slot.
+        Rule(
+            f"{SITE}/config/slotconfignames",
+            endpoint="slot_config_names",
+            methods=["GET", "PUT"],
+        ),
     ]
     for prefix in (SITE, SLOT):
         rules += [
@@ -229,6 +235,25 @@ def policy_json(site: SiteRecord) -> dict[str, Any]:
         "location": site.location,
         "properties": {"allow": site.basic_auth},
     }
+
+
+def slot_config_names_json(site: SiteRecord) -> dict[str, Any]:
+    """`config/slotConfigNames` (a `SlotConfigNamesResource`); unset lists are null, as in ARM."""
+    return {
+        "id": f"{site_id(site)}/config/slotConfigNames",
+        "name": "slotConfigNames",
+        "type": "Microsoft.Web/sites/config",
+        "location": site.location,
+        "properties": {
+            "connectionStringNames": _list_or_none(site.sticky_connection_strings),
+            "appSettingNames": _list_or_none(site.sticky_app_settings),
+            "azureStorageConfigNames": None,
+        },
+    }
+
+
+def _list_or_none(names: tuple[str, ...] | None) -> list[str] | None:
+    return None if names is None else list(names)
 
 
 def keys_json(site: SiteRecord) -> dict[str, Any]:
@@ -493,6 +518,34 @@ def put_settings(context: Context, request: Request, site: SiteRecord) -> Respon
     return json_response(settings_json(changed))
 
 
+def slot_config_names(context: Context, request: Request, site: SiteRecord) -> Response:
+    """GET; PUT replaces both lists (a list left out or null is cleared, as in ARM)."""
+    if request.method == "GET":
+        return json_response(slot_config_names_json(site))
+    properties = _body_properties(request)
+    if isinstance(properties, Response):
+        return properties
+    lists: dict[str, tuple[str, ...] | None] = {}
+    for field_name in ("appSettingNames", "connectionStringNames"):
+        value = properties.get(field_name)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(item, str) for item in value)
+        ):
+            return arm_error(
+                400, "BadRequest", f"'properties.{field_name}' must be a list of names."
+            )
+        lists[field_name] = None if value is None else tuple(value)
+    changed = context.store.update_site(
+        site.key,
+        lambda s: replace(
+            s,
+            sticky_app_settings=lists["appSettingNames"],
+            sticky_connection_strings=lists["connectionStringNames"],
+        ),
+    )
+    return json_response(slot_config_names_json(changed))
+
+
 def credentials(context: Context, request: Request, site: SiteRecord) -> Response:
     # A long-running operation in the SDK; the service answers it synchronously with 200.
     return json_response(credentials_json(site))
@@ -540,6 +593,7 @@ SITE_HANDLERS: Final[Mapping[str, SiteHandler]] = {
     "config_web": config_web,
     "list_settings": list_settings,
     "put_settings": put_settings,
+    "slot_config_names": slot_config_names,
     "credentials": credentials,
     "scm_policy": scm_policy,
     "sync_triggers": sync_triggers,

@@ -221,8 +221,11 @@ class Deployments:
         try:
             running.outcome = self._deploy(push, running.temp_id)
         except Exception:  # never let the thread die silently with the lock held
-            LOG.exception("deployment of %s crashed", push.site_key)
-            running.outcome = self._fail(push.site_key, running.temp_id, "Unexpected error.")
+            if self._store.site(push.site_key) is None:
+                LOG.info("%s was deleted during its deployment", push.site_key)
+            else:
+                LOG.exception("deployment of %s crashed", push.site_key)
+                running.outcome = self._fail(push.site_key, running.temp_id, "Unexpected error.")
         finally:
             push.package.unlink(missing_ok=True)
             lock.release()

@@ -148,13 +148,17 @@ def zipdeploy(
 def _receive(context: Context, request: Request) -> Path | None:
     """Stream the body (or the first file of a multipart form) to a file; never into memory."""
     destination = context.deployments.upload_dir() / f"{uuid.uuid4()}.zip"
-    if request.mimetype == "multipart/form-data":
-        upload = next(iter(request.files.values()), None)
-        if upload is None:
-            return None
-        stream_to_file(upload.stream, destination)
-    else:
-        stream_to_file(request.stream, destination)
+    try:
+        if request.mimetype == "multipart/form-data":
+            upload = next(iter(request.files.values()), None)
+            if upload is None:
+                return None
+            stream_to_file(upload.stream, destination)
+        else:
+            stream_to_file(request.stream, destination)
+    except BaseException:  # the client went away mid-upload: keep no partial zip
+        destination.unlink(missing_ok=True)
+        raise
     if destination.stat().st_size == 0:
         destination.unlink()
         return None

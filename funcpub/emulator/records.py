@@ -45,6 +45,10 @@ def _optional(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _optional_strings(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else _strings(value)
+
+
 @dataclass(frozen=True, kw_only=True)
 class FederatedCredential:
     """A workload-identity trust: assertions with this issuer and subject stand for the app."""
@@ -174,6 +178,9 @@ class SiteRecord:
     last_trigger_sync: str | None = None
     active_deployment: str | None = None
     index: IndexRecord | None = None
+    # config/slotConfigNames of an app (kept on the production site; None until first PUT)
+    sticky_app_settings: tuple[str, ...] | None = None
+    sticky_connection_strings: tuple[str, ...] | None = None
 
     @property
     def key(self) -> str:
@@ -220,6 +227,8 @@ class SiteRecord:
             last_trigger_sync=_optional(data.get("last_trigger_sync")),
             active_deployment=_optional(data.get("active_deployment")),
             index=None if index is None else IndexRecord.from_json(index),
+            sticky_app_settings=_optional_strings(data.get("sticky_app_settings")),
+            sticky_connection_strings=_optional_strings(data.get("sticky_connection_strings")),
         )
 
 

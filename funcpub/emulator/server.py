@@ -63,6 +63,7 @@ MAIN_ROUTES: Final = Map(
         Rule(f"{ADMIN_PREFIX}/faults", endpoint="faults", methods=["GET", "POST", "DELETE"]),
         Rule(f"{ADMIN_PREFIX}/apps", endpoint="apps", methods=["POST"]),
         Rule(f"{ADMIN_PREFIX}/apps/<name>/slots", endpoint="slots", methods=["POST"]),
+        Rule(f"{ADMIN_PREFIX}/apps/<name>", endpoint="app", methods=["DELETE"]),
     ],
     strict_slashes=False,
 )
@@ -142,6 +143,7 @@ class Emulator:
         self.ca_bundle = tls_files(self.data_dir / "tls").ca_cert
         self._main: ServerThread | None = None
         self._site_servers: dict[str, tuple[ServerThread, ServerThread]] = {}
+        self._deleted: set[str] = set()  # sites whose servers still answer 404, like Azure's
         self._sites_lock = threading.Lock()
         self._context: Context | None = None
 
@@ -330,6 +332,21 @@ class Emulator:
         self._serve_site(site)
         return self.site(app, slot)
 
+    def delete_app(self, name: str) -> bool:
+        """Delete an app and its slots, as `az functionapp delete` does, even mid-deployment.
+
+        ARM forgets them at once; their SCM and app hosts keep answering 404 (Azure's front end
+        does the same for a deleted site), so a client sees what it would see on Azure.
+        """
+        context = self.context
+        keys = [site.key for site in context.store.sites() if site.name.lower() == name.lower()]
+        for key in keys:
+            context.store.remove_site(key)
+            context.runtimes.stop(key)
+            with self._sites_lock:
+                self._deleted.add(key)
+        return bool(keys)
+
     def site(self, name: str, slot: str | None = None) -> SiteInfo:
         """Everything about a site: URLs, keys, settings, wwwroot, last index."""
         record = self.context.store.site(site_key(name, slot))
@@ -345,6 +362,9 @@ class Emulator:
     def _serve_site(self, site: SiteRecord) -> None:
         """Start the site's SCM and app servers, on its previous ports when they are free."""
         with self._sites_lock:
+            if site.key in self._deleted:  # a new site under a deleted one's name
+                self._deleted.discard(site.key)
+                stop_all(self._site_servers.pop(site.key, ()))
             if self._main is not None and site.key not in self._site_servers:
                 self._site_servers[site.key] = self._bind_site(site)
 
@@ -417,6 +437,9 @@ class Emulator:
             body = request.get_json(silent=True) or {}
             if endpoint == "apps":
                 return json_response(self._create_from_json(body).to_json(), 201)
+            if endpoint == "app":
+                deleted = self.delete_app(str(values["name"]))
+                return Response(status=204) if deleted else json_response({"error": "no app"}, 404)
             return json_response(
                 self.create_slot(str(values["name"]), str(body["slot"])).to_json(), 201
             )

@@ -156,6 +156,15 @@ class Store:
             self._save()
             return site
 
+    def remove_site(self, key: str) -> SiteRecord | None:
+        """Delete a site with its deployments and logs; the removed record, None if none."""
+        with self._lock:
+            site = self._data.sites.pop(key, None)
+            self._data.deployments.pop(key, None)
+            self._data.logs.pop(key, None)
+            self._save()
+            return site
+
     # -- deployments ------------------------------------------------------------------------
 
     def deployments(self, key: str) -> tuple[Deployment, ...]:
@@ -196,6 +205,8 @@ class Store:
 
     def append_log(self, key: str, deployment_id: str, entry: LogEntry) -> None:
         with self._lock:
+            if key not in self._data.sites:  # deleted while its deployment ran
+                return
             self._data.logs.setdefault(key, {}).setdefault(deployment_id, []).append(entry)
             self._save()
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Protocol
 
 from funcpub.appsettings import SettingChange
+from funcpub.build.base import BuildReporter, BuildResult
 from funcpub.options import Installer, StrategyName
 from funcpub.process import Command
 from funcpub.targets import TargetPlatform
 
 # Where the Python worker looks for dependencies inside the app (wwwroot).
-SITE_PACKAGES: Final = ".python_packages/lib/site-packages"
+PYTHON_PACKAGES: Final = ".python_packages"
+SITE_PACKAGES: Final = f"{PYTHON_PACKAGES}/lib/site-packages"
 STAGING: Final = "<staging>"
 
 
@@ -40,3 +43,12 @@ class BuildStrategy(Protocol):
 
     def settings(self) -> tuple[SettingChange, ...]:
         """App-setting changes this strategy needs on the target app."""
+
+    def build(
+        self, request: BuildRequest, *, root: Path, staging: Path, reporter: BuildReporter
+    ) -> BuildResult:
+        """Run the build for the app at `root`.
+
+        A strategy that installs writes `<staging>/.python_packages` (an empty folder it owns,
+        with room for its own scratch files) and never touches `root`; BuildError on failure.
+        """

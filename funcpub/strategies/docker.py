@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Final, Literal
 
 from funcpub.appsettings import SettingChange
+from funcpub.build.base import BuildReporter, BuildResult
+from funcpub.errors import BuildError
 from funcpub.process import Command
 from funcpub.strategies.base import BuildRequest
 from funcpub.strategies.local import NO_REMOTE_BUILD, install_command
@@ -49,3 +52,12 @@ class DockerStrategy:
     def settings(self) -> tuple[SettingChange, ...]:
         """Keep Azure from rebuilding what the container built."""
         return (NO_REMOTE_BUILD,)
+
+    def build(
+        self, request: BuildRequest, *, root: Path, staging: Path, reporter: BuildReporter
+    ) -> BuildResult:
+        """Not in this version (its own issue): a clear error rather than a wrong package."""
+        msg = "the docker build strategy is not available in this funcpub version"
+        raise BuildError(
+            msg, hint="use --build local, or build .python_packages and use --build none"
+        )

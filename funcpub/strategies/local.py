@@ -1,24 +1,58 @@
-"""Local build: install wheels for Azure's Linux platform into .python_packages, here."""
+"""Local build: install wheels for Azure's Linux platform into .python_packages, here.
+
+The build runs in a staging folder, never in the app: wheels only first (`--only-binary`), for
+the target's platform tags, Python version and markers. When some requirement has no such wheel,
+uv locks the requirements again with sources allowed to learn which; those are built on this
+machine and may ship only if they are pure Python (see `funcpub.build.sources`). The finished
+tree must pass the binary check before anything ships.
+"""
 
 from __future__ import annotations
 
+import platform
+import shutil
 import sys
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Final, Literal
+
+from packaging.utils import canonicalize_name
 
 from funcpub.appsettings import SettingChange, ensure
-from funcpub.process import Command
-from funcpub.strategies.base import SITE_PACKAGES, STAGING, BuildRequest
+from funcpub.build.base import BuildReporter, BuildResult
+from funcpub.build.binaries import check_binaries
+from funcpub.build.distributions import read_distributions
+from funcpub.build.sources import (
+    NATIVE_HINT,
+    SourcePackage,
+    build_pure_wheels,
+    check_pure,
+    find_source_packages,
+)
+from funcpub.build.tools import failure_message, require_pip, run_step
+from funcpub.errors import BuildError
+from funcpub.process import Command, CommandResult
+from funcpub.strategies.base import PYTHON_PACKAGES, SITE_PACKAGES, STAGING, BuildRequest
 
 NO_REMOTE_BUILD = ensure(
     "SCM_DO_BUILD_DURING_DEPLOYMENT",
     "false",
     "dependencies are in the package; Azure must not rebuild them",
 )
+WORK: Final = "work"  # scratch files of the build inside the staging folder
+BINARY_HINT: Final = (
+    "pin a version that has a manylinux wheel for the target, or use --build docker or "
+    "--build remote"
+)
 
 
-def install_command(request: BuildRequest, *, python: str) -> tuple[str, ...]:
-    """The installer command for the request's target (requirements file, markers and all)."""
+def install_command(
+    request: BuildRequest, *, python: str, extra: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """The installer command for the request's target (requirements file, markers and all).
+
+    `extra` options go before the requirements file (a retry's `--no-binary` or `--find-links`).
+    """
     assert request.requirements is not None
     target = request.target
     destination = f"{STAGING}/{SITE_PACKAGES}"
@@ -26,14 +60,21 @@ def install_command(request: BuildRequest, *, python: str) -> tuple[str, ...]:
         return (
             *("uv", "pip", "install", "--target", destination),
             *("--python-platform", target.uv_platform, "--python-version", target.python_version),
-            *("-r", request.requirements),
+            *("--python", python, "--only-binary", ":all:", *extra, "-r", request.requirements),
         )
     platforms = [arg for tag in target.manylinux_tags for arg in ("--platform", tag)]
     return (
         *(python, "-m", "pip", "install", "--target", destination, *platforms),
         *("--python-version", target.python_version, "--implementation", "cp"),
-        *("--abi", target.abi, "--only-binary=:all:", "-r", request.requirements),
+        *("--abi", target.abi, "--only-binary=:all:", "--no-compile", "--progress-bar", "off"),
+        *(*extra, "-r", request.requirements),
     )
+
+
+def _in_staging(argv: tuple[str, ...], staging: Path) -> tuple[str, ...]:
+    """The planned argv with the staging placeholder replaced by the real folder."""
+    prefix = STAGING + "/"
+    return tuple(str(staging / a.removeprefix(prefix)) if a.startswith(prefix) else a for a in argv)
 
 
 @dataclass(frozen=True)
@@ -54,3 +95,149 @@ class LocalStrategy:
     def settings(self) -> tuple[SettingChange, ...]:
         """Keep Azure from rebuilding what was built here."""
         return (NO_REMOTE_BUILD,)
+
+    def build(
+        self, request: BuildRequest, *, root: Path, staging: Path, reporter: BuildReporter
+    ) -> BuildResult:
+        """Install into `<staging>/.python_packages`, build pure sources, check the binaries."""
+        if request.requirements is None:
+            reporter.step("no requirements.txt: there are no dependencies to install")
+            return BuildResult(python_packages=None)
+        if request.installer == "pip":
+            require_pip()
+            _warn_about_pip_markers(request, reporter)
+        reporter.step(f"installing dependencies for {request.target.describe()}")
+        first = _install(request, root=root, staging=staging, reporter=reporter)
+        from_source: tuple[SourcePackage, ...] = ()
+        if not first.ok:
+            from_source = _install_from_sources(
+                request, root=root, staging=staging, reporter=reporter, failure=first
+            )
+        return _checked_result(request, staging, from_source)
+
+
+def _warn_about_pip_markers(request: BuildRequest, reporter: BuildReporter) -> None:
+    """pip judges `python_version`, `sys_platform`… by its own interpreter (pypa/pip#11664)."""
+    host = f"{sys.version_info.major}.{sys.version_info.minor}"
+    machine = platform.machine().lower()
+    if (
+        host == request.target.python_version
+        and sys.platform == "linux"
+        and machine
+        in {
+            request.target.arch,
+            "amd64" if request.target.arch == "x86_64" else request.target.arch,
+        }
+    ):
+        return
+    reporter.warn(
+        f"pip evaluates environment markers for this machine (Python {host}, {sys.platform} "
+        f"{machine}), not for the target (Python {request.target.python_version}, linux "
+        f"{request.target.arch}); use --installer uv to resolve markers for the target"
+    )
+
+
+def _install(
+    request: BuildRequest,
+    *,
+    root: Path,
+    staging: Path,
+    reporter: BuildReporter,
+    extra: tuple[str, ...] = (),
+) -> CommandResult:
+    shutil.rmtree(staging / PYTHON_PACKAGES, ignore_errors=True)
+    argv = _in_staging(install_command(request, python=sys.executable, extra=extra), staging)
+    return run_step(argv, cwd=root, reporter=reporter)
+
+
+def _install_from_sources(
+    request: BuildRequest,
+    *,
+    root: Path,
+    staging: Path,
+    reporter: BuildReporter,
+    failure: CommandResult,
+) -> tuple[SourcePackage, ...]:
+    """The wheel-only install failed: build what has no wheel (pure Python only), reinstall."""
+    assert request.requirements is not None
+    reporter.step("some requirements have no wheel for the target; looking for sources")
+    work = staging / WORK
+    work.mkdir(parents=True, exist_ok=True)
+    sources = find_source_packages(
+        request.requirements,
+        request.target,
+        installer=request.installer,
+        root=root,
+        work=work,
+        reporter=reporter,
+    )
+    if not sources:
+        raise BuildError(
+            failure_message("installing the requirements failed", failure),
+            hint="check requirements.txt and the index settings; -v shows the full output",
+        )
+    reporter.step(f"building from source: {', '.join(s.pin for s in sources)}")
+    if request.installer == "uv":
+        _install_with_uv_builds(request, sources, root=root, staging=staging, reporter=reporter)
+    else:
+        wheels = work / "wheels"
+        build_pure_wheels(sources, request.target, root=root, wheels=wheels, reporter=reporter)
+        result = _install(
+            request,
+            root=root,
+            staging=staging,
+            reporter=reporter,
+            extra=("--find-links", str(wheels)),
+        )
+        if not result.ok:
+            raise BuildError(
+                failure_message("installing the requirements failed", result),
+                hint="check requirements.txt and the index settings; -v shows the full output",
+            )
+    return sources
+
+
+def _install_with_uv_builds(
+    request: BuildRequest,
+    sources: tuple[SourcePackage, ...],
+    *,
+    root: Path,
+    staging: Path,
+    reporter: BuildReporter,
+) -> None:
+    """Let uv build exactly these packages (with the host interpreter), then check the tags."""
+    extra = tuple(arg for source in sources for arg in ("--no-binary", source.name))
+    result = _install(request, root=root, staging=staging, reporter=reporter, extra=extra)
+    if not result.ok:
+        names = ", ".join(source.pin for source in sources)
+        raise BuildError(
+            failure_message(f"building {names} from source failed", result), hint=NATIVE_HINT
+        )
+    built = {
+        _canonical(dist.name): dist.tags
+        for dist in read_distributions(staging / SITE_PACKAGES)
+        if _canonical(dist.name) in {source.name for source in sources}
+    }
+    check_pure(sources, built, request.target)
+
+
+def _canonical(name: str) -> str:
+    return str(canonicalize_name(name))
+
+
+def _checked_result(
+    request: BuildRequest, staging: Path, from_source: tuple[SourcePackage, ...]
+) -> BuildResult:
+    site = staging / SITE_PACKAGES
+    problems = check_binaries(site, request.target)
+    if problems:
+        shown = "\n".join(f"  {problem.describe()}" for problem in problems[:20])
+        more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""
+        msg = f"{len(problems)} file(s) will not run on {request.target.describe()}:\n{shown}{more}"
+        raise BuildError(msg, hint=BINARY_HINT)
+    packages = staging / PYTHON_PACKAGES
+    return BuildResult(
+        python_packages=packages if packages.is_dir() else None,
+        installed=tuple(dist.pin for dist in read_distributions(site)),
+        built_from_source=tuple(source.pin for source in from_source),
+    )

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from funcpub.appsettings import SettingChange, ensure, remove
+from funcpub.build.base import BuildReporter, BuildResult
 from funcpub.process import Command
 from funcpub.strategies.base import SITE_PACKAGES, BuildRequest
 
@@ -36,3 +38,9 @@ class RemoteStrategy:
             ensure("ENABLE_ORYX_BUILD", "true", "Kudu must run the Oryx build"),
             remove("WEBSITE_RUN_FROM_PACKAGE", "a package URL would bypass the remote build"),
         )
+
+    def build(
+        self, request: BuildRequest, *, root: Path, staging: Path, reporter: BuildReporter
+    ) -> BuildResult:
+        """Nothing is built here: Azure installs the requirements after the upload."""
+        return BuildResult(python_packages=None)

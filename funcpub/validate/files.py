@@ -24,7 +24,9 @@ FP604 = Rule(code="FP604", severity="error", title="the app's files cannot be pa
 FP605 = Rule(code="FP605", severity="warning", title="local.settings.json is not valid JSON")
 FP606 = Rule(code="FP606", severity="error", title="FUNCTIONS_WORKER_RUNTIME is not python")
 FP607 = Rule(code="FP607", severity="warning", title="proxies.json is not supported")
-RULES: Final = (FP601, FP602, FP603, FP604, FP605, FP606, FP607)
+FP608 = Rule(code="FP608", severity="warning", title=".funcignore line can never match")
+RULES: Final = (FP601, FP602, FP603, FP604, FP605, FP606, FP607, FP608)
+_PARENT_SEGMENT = re.compile(r"(?:^|/)\.\.(?:/|$)")
 
 
 def selection_failed(error: ValidationError) -> Finding:
@@ -152,10 +154,35 @@ def check_proxies(ctx: ValidationContext) -> Iterator[Finding]:
         )
 
 
+def check_funcignore_paths(ctx: ValidationContext) -> Iterator[Finding]:
+    """Patterns are relative to the app folder (like .gitignore): `..` and the folder's own
+    absolute path never match, so what the line meant to keep out ships."""
+    root = ctx.project.root.as_posix().rstrip("/") + "/"
+    for number, line in enumerate(ctx.project.funcignore, start=1):
+        pattern = line.strip().removeprefix("!")
+        if not pattern or line.startswith("#"):
+            continue
+        if _PARENT_SEGMENT.search(pattern):
+            why = "patterns are relative to the app folder, and `..` leads out of it"
+            hint = "Only files inside the app folder ship; drop the line or fix the path."
+        elif pattern.startswith(root):
+            why = "patterns are relative to the app folder, and this is its absolute path"
+            hint = f"Write it from the app folder: /{pattern.removeprefix(root)}"
+        else:
+            continue
+        yield FP608.finding(
+            f".funcignore line {pattern!r} can never match: {why}",
+            hint=hint,
+            path=".funcignore",
+            line=number,
+        )
+
+
 CHECKS: Final = (
     check_mixed_model,
     check_functions_found,
     check_required_files_ship,
     check_local_settings,
     check_proxies,
+    check_funcignore_paths,
 )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Final
 
-from funcpub.requirements import Scan, redact
+from funcpub.requirements import Scan, has_credentials, logical_lines, redact
 from funcpub.validate.base import Finding, Rule, ValidationContext
 
 REQUIREMENTS: Final = "requirements.txt"
@@ -18,7 +19,8 @@ FP205 = Rule(code="FP205", severity="warning", title="local path, -e or file: UR
 FP206 = Rule(code="FP206", severity="error", title="-r/-c include not found")
 FP207 = Rule(code="FP207", severity="error", title="-r/-c includes form a cycle")
 FP208 = Rule(code="FP208", severity="warning", title="requirements file does not ship")
-RULES: Final = (FP201, FP202, FP203, FP204, FP205, FP206, FP207, FP208)
+FP209 = Rule(code="FP209", severity="warning", title="credentials in a requirements URL")
+RULES: Final = (FP201, FP202, FP203, FP204, FP205, FP206, FP207, FP208, FP209)
 
 
 def check_requirements_present(ctx: ValidationContext) -> Iterator[Finding]:
@@ -111,6 +113,30 @@ def check_local_requirements(ctx: ValidationContext) -> Iterator[Finding]:
             )
 
 
+def check_credentials(ctx: ValidationContext) -> Iterator[Finding]:
+    """A token in requirements.txt would ship inside the package: funcpub masks it there."""
+    scan = ctx.requirements
+    for file in scan.files if scan else ():
+        for number, line in _lines(file):
+            if has_credentials(line):
+                yield FP209.finding(
+                    f"{redact(line)!r} has credentials in a URL: the package gets them masked",
+                    hint="Write them as ${VARIABLE} (pip and uv expand it, e.g. https://user:"
+                    "${INDEX_TOKEN}@host/simple) and set the variable where pip runs: your"
+                    " shell for local builds, an app setting for remote builds.",
+                    path=ctx.project.relpath(file),
+                    line=number,
+                )
+
+
+def _lines(file: Path) -> Iterator[tuple[int, str]]:
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except (OSError, UnicodeDecodeError):  # FP202 reports it
+        return
+    yield from logical_lines(text)
+
+
 CHECKS: Final = (
     check_requirements_present,
     check_requirement_syntax,
@@ -118,4 +144,5 @@ CHECKS: Final = (
     check_azure_functions_listed,
     check_worker_not_listed,
     check_local_requirements,
+    check_credentials,
 )

@@ -58,6 +58,7 @@ class Recorder:
     progress: list[tuple[int, int]] = field(default_factory=list)
     logs: list[str] = field(default_factory=list)
     secrets: set[str] = field(default_factory=set)
+    results: list[tuple[DeployResult, Artifact]] = field(default_factory=list)
 
     def step(self, message: str) -> None:
         self.steps.append(message)
@@ -73,6 +74,9 @@ class Recorder:
 
     def secret(self, value: str) -> None:
         self.secrets.add(value)
+
+    def deployed(self, result: DeployResult, artifact: Artifact) -> None:
+        self.results.append((result, artifact))
 
     def text(self) -> str:
         return "\n".join([*self.steps, *self.warnings, *self.logs])

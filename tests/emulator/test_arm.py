@@ -276,7 +276,7 @@ def test_paths_match_case_insensitively(emulator: Emulator, app: SiteInfo) -> No
 
 def test_expired_tokens_are_refreshed_by_the_sdk(tmp_path: Path) -> None:
     # With expires_in below 300 s, MSAL asks for a new token on every call.
-    with Emulator(tmp_path, token_lifetime=1) as emulator:
+    with Emulator(tmp_path, token_lifetime=60) as emulator:
         emulator.create_app("short-lived")
         client = make_arm_client(emulator)
         assert client.web_apps.get(RESOURCE_GROUP, "short-lived").name == "short-lived"

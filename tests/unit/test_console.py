@@ -9,9 +9,11 @@ from funcpub.console import REDACTED, Console
 from funcpub.errors import DeployError
 
 
-def make(**kwargs: bool) -> tuple[Console, io.StringIO, io.StringIO]:
+def make(
+    *, json_mode: bool = False, quiet: bool = False
+) -> tuple[Console, io.StringIO, io.StringIO]:
     out, err = io.StringIO(), io.StringIO()
-    return Console(stdout=out, stderr=err, **kwargs), out, err
+    return Console(stdout=out, stderr=err, json_mode=json_mode, quiet=quiet), out, err
 
 
 def test_secrets_never_reach_any_stream() -> None:

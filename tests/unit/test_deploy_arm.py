@@ -214,14 +214,15 @@ def test_apply_is_one_put_that_keeps_other_settings() -> None:
     assert app.config["linuxFxVersion"] == "Python|3.11"
 
 
-def test_partial_failure_names_the_changed_keys() -> None:
+def test_partial_failure_puts_the_changed_keys_back() -> None:
     app = FakeApp({"WEBSITE_RUN_FROM_PACKAGE": "1"}, fx="", fail_patch=True)
     with pytest.raises(DeployError) as info:
         apply_changes(app, CHANGES)
     assert info.value.message.endswith(
-        "(settings already changed in Azure: "
+        "(the changed settings were put back: "
         "SCM_DO_BUILD_DURING_DEPLOYMENT, WEBSITE_RUN_FROM_PACKAGE)"
     )
+    assert app.settings == {"WEBSITE_RUN_FROM_PACKAGE": "1"}
 
 
 def test_a_failure_before_any_change_says_so() -> None:
@@ -230,7 +231,7 @@ def test_a_failure_before_any_change_says_so() -> None:
             raise DeployError("could not update the app settings: HTTP 409: locked")
 
     with pytest.raises(DeployError) as info:
-        apply_changes(Locked({}, fx=""), CHANGES)
+        apply_changes(Locked({"WEBSITE_RUN_FROM_PACKAGE": "1"}, fx=""), CHANGES)
     assert info.value.message.endswith("HTTP 409: locked (no settings were changed)")
 
 

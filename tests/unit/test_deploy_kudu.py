@@ -275,12 +275,37 @@ def test_upload_retries_connection_errors_before_the_body_was_sent(zip_file: Pat
 
 
 def test_a_connection_error_after_the_whole_body_looks_for_the_deployment(zip_file: Path) -> None:
-    scm = FakeScm(sequence(requests.ConnectionError("read timed out")))
+    just_now = datetime.now(timezone.utc).isoformat()
+    started = record(0, id="temp-1a2b3c4d", received_time=just_now)
+    scm = FakeScm(sequence(requests.ConnectionError("read timed out"), response(202, started)))
     receipt = upload_zip(
-        scm, zip_file, timing=Timing(), clock=FakeClock().clock, on_progress=lambda s, t: None
+        scm,
+        zip_file,
+        timing=Timing(),
+        clock=FakeClock().clock,
+        on_progress=lambda s, t: None,
+        previous="f" * 32,
     )
     assert receipt.tracking_id is None
     assert receipt.location is None
+    assert receipt.previous == "f" * 32
+    assert [path for _, path in scm.calls][1:] == [LATEST]
+
+
+def test_a_lost_answer_with_no_new_deployment_is_sent_again(zip_file: Path) -> None:
+    just_now = datetime.now(timezone.utc).isoformat()
+    before = record(4, id="f" * 32, received_time=just_now)  # the one /latest showed before
+    scm = FakeScm(
+        sequence(requests.ConnectionError("reset"), response(200, before), ACCEPTED),
+    )
+    fake = FakeClock()
+    receipt = upload_zip(
+        scm, zip_file, timing=Timing(), clock=fake.clock, on_progress=lambda s, t: None,
+        previous="f" * 32,
+    )  # fmt: skip
+    assert receipt.tracking_id == "b" * 32
+    assert [method for method, _ in scm.calls] == ["POST", "GET", "POST"]
+    assert fake.sleeps == [2]
 
 
 def test_upload_4xx_is_not_retried(zip_file: Path) -> None:

@@ -528,7 +528,7 @@ def test_dangling_link_is_an_error(tmp_path: Path) -> None:
 
 def test_self_referencing_link_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "me").symlink_to("me")
-    with pytest.raises(ValidationError, match=r"^Symbolic link me -> me is broken"):
+    with pytest.raises(ValidationError, match=r"^Symbolic link me -> me loops back to itself"):
         select_files(tmp_path, ship_python_packages=False, funcignore=[])
 
 

@@ -236,8 +236,9 @@ def test_interrupt_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.Mon
 
     monkeypatch.setattr(package, "_copy", interrupted)
     (tmp_path / "out").mkdir()
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(package.PackInterruptedError) as info:
         write_zip(files, tmp_path / "out/app.zip")
+    assert info.value.exit_code == 130
     assert leftovers(tmp_path / "out") == []
 
 

@@ -1,0 +1,188 @@
+"""The binary check: every native file in a built tree must run on the target Linux.
+
+After an install (or on the user's own `.python_packages` with `--build none`), every file is
+sniffed by its magic bytes. ELF files are read with pyelftools and must be 64-bit, for the
+target machine and for GNU/Linux; the highest `GLIBC_x.y` symbol version they need must not be
+above the target's glibc (a too-new one fails at import with "version `GLIBC_2.38' not found").
+Mach-O (macOS) and PE (Windows) files never load on Linux. Extension modules named for another
+CPython (`.cpython-312-…so` for a 3.11 app) or platform are wrong too, and so are distributions
+whose wheel tags the target does not accept. Each problem names the file and its distribution.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Final
+
+from elftools.common.exceptions import ELFError
+from elftools.elf.dynamic import DynamicSection
+from elftools.elf.elffile import ELFFile
+from elftools.elf.gnuversions import GNUVerNeedSection
+
+from funcpub.build.distributions import DIST_INFO_SUFFIX, owners, read_distributions, runs_on
+from funcpub.targets import TargetPlatform
+
+ELF_MAGIC: Final = b"\x7fELF"
+MACHO_MAGICS: Final = frozenset(
+    {b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe"}
+)
+FAT_MAGICS: Final = frozenset({b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf"})
+# A fat Mach-O counts its architectures where a Java class file has its version (>= 45).
+FAT_MAX_ARCHES: Final = 30
+PE_OFFSET_FIELD: Final = 0x3C
+HEADER_BYTES: Final = 64
+ELF_MACHINES: Final[Mapping[str, str]] = {"x86_64": "EM_X86_64", "aarch64": "EM_AARCH64"}
+LINUX_ABIS: Final = frozenset({"ELFOSABI_SYSV", "ELFOSABI_LINUX"})
+_GLIBC: Final = re.compile(r"GLIBC_(\d+(?:\.\d+)+)")
+_CPYTHON_SUFFIX: Final = re.compile(
+    r"\.cpython-(?P<version>\d)(?P<minor>\d+)[a-z]*-(?P<plat>[^.]+)\.so$"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class BinaryProblem:
+    """A file (or a distribution) that cannot run on the target."""
+
+    package: str  # "name==version", or the top-level folder when no RECORD lists the file
+    path: str  # relative to site-packages
+    reason: str
+
+    def describe(self) -> str:
+        """One line naming the package, the file and why."""
+        return f"{self.package}: {self.path}: {self.reason}"
+
+
+def check_binaries(site_packages: Path, target: TargetPlatform) -> tuple[BinaryProblem, ...]:
+    """Every problem in the tree, sorted by path; () when it all runs on the target."""
+    distributions = read_distributions(site_packages)
+    owner = owners(distributions)
+    problems = [
+        BinaryProblem(
+            package=dist.pin,
+            path=f"{dist.name}-{dist.version}{DIST_INFO_SUFFIX}",
+            reason=f"its wheel tags ({_tags(dist.tags)}) are not for {target.describe()}",
+        )
+        for dist in distributions
+        if dist.tags and not runs_on(dist.tags, target)
+    ]
+    for relpath, path in _files(site_packages):
+        reason = file_problem(path, target)
+        if reason is not None:
+            package = owner.get(relpath) or relpath.split("/", 1)[0]
+            problems.append(BinaryProblem(package=package, path=relpath, reason=reason))
+    return tuple(sorted(problems, key=lambda p: (p.path, p.reason)))
+
+
+def _tags(tags: frozenset[object]) -> str:
+    return ", ".join(sorted(str(tag) for tag in tags))
+
+
+def _files(root: Path) -> Iterator[tuple[str, Path]]:
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        for name in sorted(names):
+            path = Path(folder, name)
+            if not path.is_symlink():
+                yield path.relative_to(root).as_posix(), path
+
+
+def file_problem(path: Path, target: TargetPlatform) -> str | None:
+    """Why `path` cannot run on the target, or None (also for files that are not binaries)."""
+    try:
+        with path.open("rb") as stream:
+            header = stream.read(HEADER_BYTES)
+            if header.startswith(ELF_MAGIC):
+                return _elf_problem(stream, target) or _suffix_problem(path.name, target)
+            if _is_macho(header):
+                return "a macOS (Mach-O) binary; it cannot load on Linux"
+            if _is_pe(stream, header):
+                return "a Windows (PE) binary; it cannot load on Linux"
+    except OSError:
+        return None
+    return _suffix_problem(path.name, target) if path.suffix == ".pyd" else None
+
+
+def _is_macho(header: bytes) -> bool:
+    magic = header[:4]
+    if magic in MACHO_MAGICS:
+        return True
+    return magic in FAT_MAGICS and 0 < int.from_bytes(header[4:8], "big") <= FAT_MAX_ARCHES
+
+
+def _is_pe(stream: BinaryIO, header: bytes) -> bool:
+    if not header.startswith(b"MZ") or len(header) < PE_OFFSET_FIELD + 4:
+        return False
+    offset = int.from_bytes(header[PE_OFFSET_FIELD : PE_OFFSET_FIELD + 4], "little")
+    stream.seek(offset)
+    return stream.read(4) == b"PE\0\0"
+
+
+def _suffix_problem(name: str, target: TargetPlatform) -> str | None:
+    """An extension module named for another CPython or platform."""
+    if name.endswith(".pyd"):
+        return "a Windows extension module (.pyd)"
+    match = _CPYTHON_SUFFIX.search(name)
+    if match is None:
+        return None
+    version = f"{match['version']}.{match['minor']}"
+    if version != target.python_version:
+        return f"an extension module for CPython {version}, not {target.python_version}"
+    expected = f"{target.arch}-linux-gnu"
+    if match["plat"] != expected:
+        return f"an extension module for {match['plat']}, not {expected}"
+    return None
+
+
+def _elf_problem(stream: BinaryIO, target: TargetPlatform) -> str | None:
+    stream.seek(0)
+    try:
+        elf = ELFFile(stream)
+        return _elf_header_problem(elf, target) or _elf_library_problem(elf, target)
+    except (ELFError, ValueError, KeyError):  # damaged or not really ELF: nothing loads it
+        return None
+
+
+def _elf_header_problem(elf: ELFFile, target: TargetPlatform) -> str | None:
+    machine = elf.header["e_machine"]
+    expected = ELF_MACHINES.get(target.arch, target.arch)
+    if elf.elfclass != 64 or machine != expected:
+        found = str(machine).removeprefix("EM_")
+        return f"built for {found} ({elf.elfclass}-bit), not {target.arch}"
+    osabi = elf.header["e_ident"]["EI_OSABI"]
+    if osabi not in LINUX_ABIS:
+        return f"built for {str(osabi).removeprefix('ELFOSABI_')}, not Linux"
+    return None
+
+
+def _elf_library_problem(elf: ELFFile, target: TargetPlatform) -> str | None:
+    if any(name.startswith("libc.musl") for name in _needed(elf)):
+        return "built for musl libc (musllinux), not glibc"
+    needed = max(_glibc_versions(elf), default=None)
+    glibc = tuple(int(part) for part in target.glibc.split("."))
+    if needed is not None and needed > glibc:
+        shown = ".".join(str(part) for part in needed)
+        return f"needs GLIBC_{shown}, newer than the target's glibc {target.glibc}"
+    return None
+
+
+def _needed(elf: ELFFile) -> Iterator[str]:
+    for section in elf.iter_sections():
+        if isinstance(section, DynamicSection):
+            for tag in section.iter_tags("DT_NEEDED"):
+                yield str(getattr(tag, "needed", ""))
+
+
+def _glibc_versions(elf: ELFFile) -> Iterator[tuple[int, ...]]:
+    """The `GLIBC_x.y[.z]` versions the file's symbols require."""
+    for section in elf.iter_sections():
+        if not isinstance(section, GNUVerNeedSection):
+            continue
+        for _library, auxiliaries in section.iter_versions():
+            for auxiliary in auxiliaries:
+                match = _GLIBC.fullmatch(str(auxiliary.name))
+                if match:
+                    yield tuple(int(part) for part in match.group(1).split("."))

@@ -1,0 +1,96 @@
+"""Build, check, smoke-import and stage a package: what `pack` and `publish` run before zipping.
+
+Everything happens in a temporary folder that is removed afterwards (also on failure and on
+Ctrl-C), so a failed build leaves the project, and any `.python_packages` in it, as it was.
+Only `write_python_packages` changes the project, and only after everything passed.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from funcpub.build.base import BuildReporter, BuildResult
+from funcpub.build.smoke import SmokeMode, SmokeOutcome, smoke_import
+from funcpub.build.staging import package_files, write_python_packages
+from funcpub.ignore import FileSelection, IncludedFile
+from funcpub.options import Options, StrategyName
+from funcpub.project import FunctionProject
+from funcpub.strategies import STRATEGIES, BuildRequest
+from funcpub.targets import target_platform
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildOptions:
+    """How to build beyond the strategy: smoke import and writing back into the project."""
+
+    smoke: SmokeMode = "auto"
+    write_python_packages: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class StagedPackage:
+    """A built app, ready to zip while the context that made it is open."""
+
+    files: tuple[IncludedFile, ...]
+    result: BuildResult
+    smoke: SmokeOutcome
+
+
+def build_request(project: FunctionProject, options: Options) -> BuildRequest:
+    """The strategy's inputs, as `make_plan` computes them."""
+    requirements = project.relpath(project.requirements_path) if project.requirements_path else None
+    return BuildRequest(
+        target=target_platform(options.python_version),
+        installer=options.installer,
+        requirements=requirements,
+    )
+
+
+def default_smoke(strategy: StrategyName) -> SmokeMode:
+    """Local builds import the app when they can; `none` only when asked (it runs nothing)."""
+    return "auto" if strategy == "local" else "off"
+
+
+@contextmanager
+def staged_package(
+    project: FunctionProject,
+    options: Options,
+    selection: FileSelection,
+    *,
+    build: BuildOptions,
+    reporter: BuildReporter,
+) -> Iterator[StagedPackage]:
+    """Run the build and checks in a temporary folder; yield the files to zip."""
+    strategy = STRATEGIES[options.build]
+    request = build_request(project, options)
+    with tempfile.TemporaryDirectory(prefix="funcpub-build-") as scratch:
+        staging = Path(scratch, "staging")
+        staging.mkdir()
+        result = strategy.build(request, root=project.root, staging=staging, reporter=reporter)
+        for warning in result.warnings:
+            reporter.warn(warning)
+        files = package_files(project.root, selection, result)
+        smoke = smoke_import(
+            files,
+            python_version=options.python_version,
+            mode=build.smoke,
+            root=project.root,
+            scratch=Path(scratch, "smoke"),
+            reporter=reporter,
+        )
+        if build.write_python_packages:
+            _write_back(project.root, result, reporter)
+        yield StagedPackage(files=files, result=result, smoke=smoke)
+
+
+def _write_back(root: Path, result: BuildResult, reporter: BuildReporter) -> None:
+    built = result.python_packages
+    if built is None or built == root / ".python_packages":
+        reporter.step("--write-python-packages: nothing was built, the project is unchanged")
+        return
+    reporter.step(f"writing the build to {root / '.python_packages'}")
+    write_python_packages(root, built)

@@ -1,0 +1,138 @@
+"""The smoke import: load the app's functions as Azure's worker would, before anything ships.
+
+The package's files are laid out as a wwwroot (links, not copies) and the emulator's Functions
+host indexes it with a fresh interpreter of the target's Python version: its `sys.path` is only
+the app, `.python_packages/lib/site-packages` and `azure.functions`, as on Azure. So a missing
+requirement (ModuleNotFoundError) or a crash at import time stops the run here. The interpreter
+is this one when its version matches, else the one `uv python find` reports; when there is none
+the smoke import is skipped, and the run says so.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+from funcpub.build.base import BuildReporter
+from funcpub.build.tools import run_step
+from funcpub.emulator.host import FunctionHost, prepare_worker_dir
+from funcpub.errors import BuildError
+from funcpub.ignore import PYTHON_PACKAGES, IncludedFile
+
+SmokeMode = Literal["auto", "on", "off"]
+SMOKE_TIMEOUT: Final = 120.0
+FIND_TIMEOUT: Final = 60.0
+MAX_ERROR_LINES: Final = 30
+
+
+@dataclass(frozen=True, kw_only=True)
+class SmokeOutcome:
+    """What the smoke import did."""
+
+    ran: bool
+    python: str | None  # the interpreter it used
+    detail: str  # the functions it found, or why it was skipped
+
+
+def find_interpreter(version: str, *, root: Path, reporter: BuildReporter) -> str | None:
+    """An interpreter of Python `version` on this machine (never downloaded), or None."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        return sys.executable
+    found: list[str] = []
+    argv = ("uv", "python", "find", "--no-python-downloads", version)
+    result = run_step(argv, cwd=root, reporter=_Collect(reporter, found), timeout=FIND_TIMEOUT)
+    path = found[-1].strip() if result.ok and found else ""
+    return path if path and Path(path).is_file() else None
+
+
+class _Collect:
+    """Forwards a reporter, keeping the command's output lines instead of showing them."""
+
+    def __init__(self, reporter: BuildReporter, lines: list[str]) -> None:
+        self._reporter = reporter
+        self._lines = lines
+
+    def step(self, message: str) -> None:
+        self._reporter.step(message)
+
+    def warn(self, message: str) -> None:
+        self._reporter.warn(message)
+
+    def command(self, display: str) -> None:
+        self._reporter.command(display)
+
+    def output(self, line: str) -> None:
+        self._lines.append(line)
+
+
+def smoke_import(
+    files: Iterable[IncludedFile],
+    *,
+    python_version: str,
+    mode: SmokeMode,
+    root: Path,
+    scratch: Path,
+    reporter: BuildReporter,
+) -> SmokeOutcome:
+    """Index the packaged app in a fresh interpreter; BuildError when it does not import."""
+    if mode == "off":
+        return SmokeOutcome(ran=False, python=None, detail="skipped (--no-smoke)")
+    python = find_interpreter(python_version, root=root, reporter=reporter)
+    if python is None:
+        detail = f"skipped: no Python {python_version} interpreter on this machine"
+        if mode == "on":
+            msg = f"the smoke import needs Python {python_version}, and this machine has none"
+            raise BuildError(msg, hint=f"install Python {python_version}, or use --no-smoke")
+        reporter.warn(f"smoke import {detail} (install it to import the app before deploying)")
+        return SmokeOutcome(ran=False, python=None, detail=detail)
+    reporter.step(f"smoke import: loading the functions with {python} (Python {python_version})")
+    wwwroot = lay_out(files, scratch / "wwwroot")
+    worker = prepare_worker_dir(scratch / "worker")
+    with FunctionHost(wwwroot, python=python, worker_dir=worker) as host:
+        result = host.index(SMOKE_TIMEOUT)
+    if result.errors:
+        lines = "\n".join(result.errors).splitlines()[:MAX_ERROR_LINES]
+        msg = f"the app fails to import with Python {python_version}:\n" + "\n".join(lines)
+        raise BuildError(
+            msg,
+            hint="add what is missing to requirements.txt or fix the import; --no-smoke skips this",
+        )
+    names = ", ".join(f.name for f in result.functions) or "none"
+    return SmokeOutcome(ran=True, python=python, detail=f"functions: {names}")
+
+
+def lay_out(files: Iterable[IncludedFile], wwwroot: Path) -> Path:
+    """A wwwroot of links to the package's files (copies where links are not allowed)."""
+    linked: set[Path] = set()
+    for item in files:
+        top = item.relpath.split("/", 1)[0]
+        if top == PYTHON_PACKAGES:
+            source = _python_packages_of(item)
+            if source not in linked:
+                _link(source, wwwroot / PYTHON_PACKAGES)
+                linked.add(source)
+            continue
+        _link(item.source, wwwroot / item.relpath)
+    wwwroot.mkdir(parents=True, exist_ok=True)
+    return wwwroot
+
+
+def _python_packages_of(item: IncludedFile) -> Path:
+    """The `.python_packages` folder `item` is in (one link stands for the whole tree)."""
+    depth = item.relpath.count("/")
+    return item.source.parents[depth - 1]
+
+
+def _link(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.symlink_to(source, target_is_directory=source.is_dir())
+    except OSError:
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copy2(source, target)

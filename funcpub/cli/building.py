@@ -1,0 +1,105 @@
+"""What `pack` and `publish` share about builds: options, progress, and the staged package."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+
+from funcpub.build.pipeline import BuildOptions, StagedPackage, default_smoke, staged_package
+from funcpub.build.smoke import SmokeMode
+from funcpub.console import Console
+from funcpub.ignore import FileSelection
+from funcpub.options import Options
+from funcpub.project import FunctionProject
+
+Smoke = Annotated[
+    bool | None,
+    typer.Option(
+        "--smoke/--no-smoke",
+        help="Import the app's functions with the target Python before shipping "
+        "[default: local builds when such an interpreter exists].",
+        show_default=False,
+    ),
+]
+WritePythonPackages = Annotated[
+    bool,
+    typer.Option(
+        "--write-python-packages",
+        help="Also replace the app's .python_packages with the build (an atomic swap).",
+    ),
+]
+Verbose = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show every line the build tools print.")
+]
+
+
+class BuildProgress:
+    """The console as a build reporter: every output line with -v, else a transient status."""
+
+    def __init__(self, console: Console, *, verbose: bool) -> None:
+        self._console = console
+        self._verbose = verbose
+
+    def step(self, message: str) -> None:
+        """A stage starts."""
+        self._console.step(message)
+
+    def warn(self, message: str) -> None:
+        """A warning."""
+        self._console.warn(message)
+
+    def command(self, display: str) -> None:
+        """A command starts."""
+        self._console.command(display)
+
+    def output(self, line: str) -> None:
+        """A line of its output."""
+        if self._verbose:
+            self._console.output(line)
+        else:
+            self._console.status(line)
+
+
+def smoke_mode(smoke: bool | None, options: Options) -> SmokeMode:
+    """--smoke: required; --no-smoke: off; neither: the strategy's default."""
+    if smoke is None:
+        return default_smoke(options.build)
+    return "on" if smoke else "off"
+
+
+@contextmanager
+def built_package(
+    project: FunctionProject,
+    options: Options,
+    selection: FileSelection,
+    console: Console,
+    *,
+    smoke: bool | None,
+    write_python_packages: bool,
+    verbose: bool,
+) -> Iterator[StagedPackage]:
+    """Build and check the app, report the outcome, and yield the files to zip."""
+    build = BuildOptions(
+        smoke=smoke_mode(smoke, options), write_python_packages=write_python_packages
+    )
+    progress = BuildProgress(console, verbose=verbose)
+    try:
+        with staged_package(project, options, selection, build=build, reporter=progress) as staged:
+            console.end_status()
+            _summarize(console, staged)
+            yield staged
+    finally:
+        console.end_status()
+
+
+def _summarize(console: Console, staged: StagedPackage) -> None:
+    result = staged.result
+    if result.installed:
+        console.step(f"dependencies: {', '.join(result.installed)}")
+    if result.built_from_source:
+        console.step(f"built from source (pure Python): {', '.join(result.built_from_source)}")
+    if staged.smoke.ran:
+        console.step(f"smoke import passed ({staged.smoke.detail})")

@@ -1,0 +1,49 @@
+"""Fixtures of the build tests: the offline wheelhouse and apps whose requirements use it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.wheelhouse import build_wheelhouse
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "hello"
+MakeApp = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The --find-links folder every build test installs from (no index is ever asked)."""
+    return build_wheelhouse(tmp_path_factory.mktemp("wheelhouse") / "wheels")
+
+
+@pytest.fixture
+def installer_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No pip or uv settings of this machine, and caches of this test only."""
+    for name in list(os.environ):
+        if name.startswith(("PIP_", "UV_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
+    monkeypatch.setenv("PIP_NO_CACHE_DIR", "1")
+    monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    yield
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, wheelhouse: Path, installer_env: None) -> MakeApp:
+    """A copy of the example app whose requirements.txt installs `requirements` offline."""
+
+    def make(*requirements: str, name: str = "app", function_app: str | None = None) -> Path:
+        app = tmp_path / name
+        shutil.copytree(EXAMPLE, app, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+        lines = ["--no-index", f"--find-links {wheelhouse}", *requirements]
+        (app / "requirements.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if function_app is not None:
+            (app / "function_app.py").write_text(function_app, encoding="utf-8")
+        return app
+
+    return make

@@ -1,0 +1,186 @@
+"""`funcpub pack --build local` for real: uv and pip against the offline wheelhouse."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from funcpub.cli import run
+from tests.e2e.conftest import MakeApp
+
+pytestmark = pytest.mark.subprocess
+
+SITE = ".python_packages/lib/site-packages"
+INSTALLERS = pytest.mark.parametrize("installer", ["uv", "pip"])
+
+
+def pack(
+    capsys: pytest.CaptureFixture[str], app: Path, *args: str, installer: str = "uv"
+) -> tuple[int, str, str]:
+    argv = ["pack", str(app), "--build", "local", "--installer", installer, *args]
+    code = run([*argv, "-o", str(app.parent / "out.zip")])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def names(app: Path) -> set[str]:
+    with zipfile.ZipFile(app.parent / "out.zip") as archive:
+        return set(archive.namelist())
+
+
+@INSTALLERS
+def test_installs_for_the_target_with_markers_sources_and_binaries(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp, installer: str
+) -> None:
+    app = make_app("alpha", "puresd", "fastgreet")
+    code, _, err = pack(capsys, app, "--no-smoke", installer=installer)
+    assert code == 0, err
+    shipped = names(app)
+    for path in ("alpha/__init__.py", "beta/__init__.py", "puresd/__init__.py"):
+        assert f"{SITE}/{path}" in shipped
+    assert any(n.startswith(f"{SITE}/fastgreet/_fastgreet.") for n in shipped)
+    assert {"function_app.py", "host.json", "shared/greeting.py"} <= shipped
+    # Markers are the target's: no Windows-only dependency, no 3.12-only one on 3.11.
+    assert not any(n.startswith((f"{SITE}/winonly/", f"{SITE}/newer/")) for n in shipped)
+    assert not any("__pycache__" in n or n.endswith(".pyc") for n in shipped)
+    assert "built from source (pure Python): puresd==1.0" in err
+    assert "alpha==1.0, beta==1.0, fastgreet==1.0, puresd==1.0" in err
+    assert not (app / ".python_packages").exists()
+
+
+def test_python_312_gets_its_marked_dependency(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp
+) -> None:
+    app = make_app("alpha")
+    code, _, err = pack(capsys, app, "--no-smoke", "--python-version", "3.12")
+    assert code == 0, err
+    assert f"{SITE}/newer/__init__.py" in names(app)
+
+
+def test_pip_warns_that_it_evaluates_markers_for_this_machine(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp
+) -> None:
+    app = make_app("alpha")
+    code, _, err = pack(capsys, app, "--no-smoke", "--python-version", "3.12", installer="pip")
+    assert code == 0, err
+    assert "pip evaluates environment markers for this machine" in err
+
+
+@INSTALLERS
+def test_a_native_sdist_stops_the_build_and_the_project_is_untouched(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp, installer: str
+) -> None:
+    app = make_app("alpha", "nativesd")
+    previous = app / ".python_packages" / "lib" / "site-packages" / "mine.py"
+    previous.parent.mkdir(parents=True)
+    previous.write_text("KEEP = True\n", encoding="utf-8")
+    code, _, err = pack(capsys, app, "--write-python-packages", installer=installer)
+    assert code == 4
+    assert "nativesd==1.0" in err
+    assert "--build docker" in err
+    assert "--build remote" in err
+    assert previous.read_text(encoding="utf-8") == "KEEP = True\n"
+    assert sorted(p.name for p in app.iterdir() if p.name.startswith(".python")) == [
+        ".python_packages"
+    ]
+    assert not (app.parent / "out.zip").exists()
+
+
+def test_a_wheel_only_for_macos_is_refused(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp
+) -> None:
+    code, _, err = pack(capsys, make_app("maconly"), "--no-smoke")
+    assert code == 4
+    assert "maconly" in err
+
+
+def test_the_binary_check_names_the_package_and_the_file(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp
+) -> None:
+    code, _, err = pack(capsys, make_app("wrongabi"), "--no-smoke")
+    assert code == 4
+    assert "wrongabi==1.0: wrongabi/_speed.cpython-39-x86_64-linux-gnu.so" in err
+    assert "CPython 3.9, not 3.11" in err
+
+
+@INSTALLERS
+def test_index_credentials_are_never_printed(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    installer: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = make_app("beta")
+    requirements = app / "requirements.txt"
+    lines = requirements.read_text(encoding="utf-8").replace("--no-index\n", "")
+    index = "--index-url https://user:s3cret@127.0.0.1:9/simple\n"
+    requirements.write_text(index + lines + "nosuchpackage\n", encoding="utf-8")
+    monkeypatch.setenv("PIP_RETRIES", "0")
+    monkeypatch.setenv("PIP_TIMEOUT", "2")
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    code, out, err = pack(capsys, app, "--no-smoke", "-v", installer=installer)
+    assert code == 4
+    assert "s3cret" not in out + err
+    assert "127.0.0.1:9" in err  # the index was reported, its password not
+
+
+def test_the_smoke_import_catches_a_missing_module(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp
+) -> None:
+    function_app = (
+        "import importlib\n\nimport azure.functions as func\n\n"
+        'importlib.import_module("alpha")\n\napp = func.FunctionApp()\n\n\n'
+        '@app.route(route="x")\ndef x(req: func.HttpRequest) -> func.HttpResponse:\n'
+        '    return func.HttpResponse("x")\n'
+    )
+    app = make_app("beta", function_app=function_app)
+    code, _, err = pack(capsys, app)
+    assert code == 4
+    assert "No module named 'alpha'" in err
+    assert not (app.parent / "out.zip").exists()
+
+    app = make_app("alpha", name="fixed", function_app=function_app)
+    code, _, err = pack(capsys, app)
+    assert code == 0, err
+    assert "smoke import passed (functions: x)" in err
+
+
+def test_the_smoke_import_says_when_it_is_skipped(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    nowhere = tmp_path / "no-pythons"
+    nowhere.mkdir()
+    monkeypatch.setenv("PATH", str(nowhere))
+    monkeypatch.setenv("UV_PYTHON_INSTALL_DIR", str(nowhere))
+    monkeypatch.delenv("VIRTUAL_ENV", raising=False)
+    app = make_app("beta")
+    code, _, err = pack(capsys, app, "--python-version", "3.14")
+    assert code == 0, err
+    assert "smoke import skipped: no Python 3.14 interpreter on this machine" in err
+
+    code, _, err = pack(capsys, app, "--python-version", "3.14", "--smoke")
+    assert code == 4
+    assert "needs Python 3.14" in err
+
+
+def test_write_python_packages_swaps_the_build_in(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp
+) -> None:
+    app = make_app("alpha")
+    old = app / ".python_packages" / "stale.txt"
+    old.parent.mkdir()
+    old.write_text("old build", encoding="utf-8")
+    code, out, err = pack(capsys, app, "--no-smoke", "--write-python-packages", "--json")
+    assert code == 0, err
+    assert json.loads(out)["file_count"] == len(names(app))
+    assert (app / SITE / "alpha" / "__init__.py").is_file()
+    assert not old.exists()
+    assert [p.name for p in app.iterdir() if p.name.startswith(".python")] == [".python_packages"]
+    assert f"{SITE}/alpha/__init__.py" in names(app)
+    assert ".python_packages/stale.txt" not in names(app)

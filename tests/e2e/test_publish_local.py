@@ -1,0 +1,42 @@
+"""`funcpub publish --build local` end to end: build, pack, deploy to the emulator, call it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from funcpub.cli import run
+from tests.e2e.conftest import MakeApp
+
+pytestmark = [pytest.mark.emulator, pytest.mark.subprocess]
+
+FUNCTION_APP = """\
+import azure.functions as func
+
+import alpha
+import fastgreet
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="deps")
+def deps(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(f"{alpha.MESSAGE}; {fastgreet.greeting()}")
+"""
+
+
+def test_publish_a_local_build_to_the_emulator(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp
+) -> None:
+    app = make_app("azure-functions", "alpha", "fastgreet", function_app=FUNCTION_APP)
+    argv = ["publish", "deps-app", str(app), "--build", "local", "--emulator", "--json"]
+    code = run(argv)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = json.loads(captured.out)
+    assert [f["name"] for f in result["functions"]] == ["deps"]
+    (answer,) = result["smoke"]
+    assert answer["status"] == 200
+    assert answer["body"] == "alpha and beta; compiled C says hello"
+    assert not (app / ".python_packages").exists()

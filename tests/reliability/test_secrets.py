@@ -1,0 +1,176 @@
+"""Secrets: planted everywhere a user keeps them, found nowhere funcpub writes.
+
+Known values go into the environment (service principal, certificate password, storage
+connection string, pip index), local.settings.json, requirements.txt index URLs and the
+target app's settings. Then every command runs - validate, pack, publish --dry-run, publish to a
+served emulator, publish --emulator, a publish that fails to sign in, emulator create-app - with
+and without --json, and every byte it wrote is searched: stdout, stderr, log records, the zips,
+the JSON documents and the files the app got in Azure. Tokens are searched by their shape.
+
+The emulator refusing wrong audiences, expired or forged tokens and Basic auth when the policy
+disallows it is tested in tests/emulator (test_arm.py::test_appservice_audience_is_refused_by_arm,
+test_bad_tokens_get_arm_401s, test_kudu.py::test_bad_bearer_tokens_get_empty_401s,
+test_basic_auth_allowed_then_disabled, test_entra.py::test_bad_assertions_are_refused).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+
+import pytest
+
+from funcpub.emulator import Emulator
+from tests.reliability.helpers import (
+    HELLO,
+    ROOT,
+    Outcome,
+    copy_app,
+    invoke,
+    tree_contents,
+    use_emulator,
+    zip_contents,
+)
+
+pytestmark = pytest.mark.emulator
+
+PLANTED_ENV = {
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD": "PLANTED-certificate-password",
+    "AZURE_STORAGE_CONNECTION_STRING": (
+        "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=PLANTED-account-key=="
+    ),
+    "PIP_EXTRA_INDEX_URL": "https://user:PLANTED-pip-password@pkgs.invalid/simple",
+    "GITHUB_TOKEN": "PLANTED-github-token",
+}
+LOCAL_VALUES = {
+    "FUNCTIONS_WORKER_RUNTIME": "python",
+    "AzureWebJobsStorage": "DefaultEndpointsProtocol=https;AccountKey=PLANTED-local-key==",
+    "MY_API_KEY": "PLANTED-local-api-key",
+    "SAS_URL": "https://acct.blob.core.windows.net/c/p.zip?sv=2022-11-02&sig=PLANTED-sas",
+}
+LOCAL_SETTINGS = {
+    "IsEncrypted": False,
+    "Values": LOCAL_VALUES,
+    "ConnectionStrings": {"Db": "Server=db;Password=PLANTED-local-db-password"},
+}
+INDEX_PASSWORD = "PLANTED-index-password"
+APP_SETTINGS = {
+    "DB_PASSWORD": "PLANTED-app-db-password",
+    "PACKAGE_SAS": "https://acct.blob.core.windows.net/c/app.zip?sv=2022&sig=PLANTED-app-sas",
+    "UPSTREAM": "https://svc:PLANTED-app-url-password@api.invalid/",
+}
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+")
+
+
+def planted_app(tmp_path: Path) -> Path:
+    app = copy_app(HELLO, tmp_path / "app")
+    (app / "local.settings.json").write_text(json.dumps(LOCAL_SETTINGS), encoding="utf-8")
+    (app / "requirements.txt").write_text(
+        f"--extra-index-url https://user:{INDEX_PASSWORD}@pkgs.invalid/simple\nazure-functions\n",
+        encoding="utf-8",
+    )
+    return app
+
+
+def planted_values(emulator: Emulator, app: str) -> set[str]:
+    """Every secret this test knows of, the emulator's own included."""
+    site = emulator.site(app)
+    return {
+        *PLANTED_ENV.values(),
+        *(v.split("=", 1)[-1] for v in PLANTED_ENV.values()),
+        *LOCAL_VALUES.values(),
+        "PLANTED-local-db-password",
+        INDEX_PASSWORD,
+        *APP_SETTINGS.values(),
+        "PLANTED-app-url-password",
+        emulator.client_secret,
+        site.publishing_password,
+        site.master_key,
+        site.function_key,  # shown only with --show-keys, which this test never passes
+    } - {"python"}
+
+
+def leaks(text: str, secrets: set[str]) -> list[str]:
+    found = [secret for secret in secrets if secret and secret in text]
+    found += [f"a token: {match[:20]}..." for match in JWT.findall(text)]
+    found += [f"a planted value: {m}" for m in re.findall(r"PLANTED-[\w-]+", text)]
+    return found
+
+
+def test_no_secret_appears_anywhere(
+    shared_emulator: Emulator,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    emulator = shared_emulator
+    emulator.create_app("secret-app", app_settings=APP_SETTINGS)
+    app = planted_app(tmp_path)
+    use_emulator(emulator, monkeypatch)
+    for key, value in PLANTED_ENV.items():
+        monkeypatch.setenv(key, value)
+    secrets = planted_values(emulator, "secret-app")
+    publish = ["publish", "secret-app", str(app), "--build", "none"]
+    runs: dict[str, Outcome] = {}
+    for json_flag in ([], ["--json"]):
+        tag = "-json" if json_flag else ""
+        runs[f"validate{tag}"] = invoke(capsys, "validate", str(app), *json_flag)
+        runs[f"pack{tag}"] = invoke(
+            capsys, "pack", str(app), "--build", "none", "-o", str(tmp_path / f"pack{tag}.zip"),
+            *json_flag,
+        )  # fmt: skip
+        runs[f"dry-run{tag}"] = invoke(capsys, *publish, "--dry-run", *json_flag)
+        runs[f"publish{tag}"] = invoke(
+            capsys, *publish, "-o", str(tmp_path / f"publish{tag}.zip"), *json_flag
+        )
+    runs["publish-embedded-emulator"] = invoke(
+        capsys, "publish", "embedded-app", str(app), "--build", "none", "--emulator", "--json",
+    )  # fmt: skip
+    runs["emulator-create-app"] = invoke(
+        capsys, "emulator", "create-app", "created-app", "--data-dir", str(tmp_path / "data")
+    )
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", "PLANTED-wrong-client-secret")
+    runs["publish-refused"] = invoke(capsys, *publish)
+
+    expected = {"publish-refused": 7, "validate": 0, "validate-json": 0}
+    for name, outcome in runs.items():
+        assert outcome.code == expected.get(name, 0), f"{name}: {outcome.err}"
+        assert leaks(outcome.text, secrets) == [], f"{name} printed a secret"
+    assert "FP209" in runs["validate"].out, "the index password is reported, masked"
+    for name in ("dry-run-json", "publish-json", "pack-json", "validate-json"):
+        json.loads(runs[name].out)  # each --json document is whole
+    logged = "\n".join(
+        record.getMessage()
+        for record in caplog.records
+        if not record.name.startswith("funcpub.emulator")  # the server side
+    )
+    assert leaks(logged, secrets) == [], "a log record holds a secret"
+    for package in tmp_path.glob("*.zip"):
+        contents = zip_contents(package)
+        assert "local.settings.json" not in contents
+        assert leaks(b"\n".join(contents.values()).decode("utf-8", "replace"), secrets) == []
+    deployed = tree_contents(emulator.site("secret-app").wwwroot.resolve())
+    assert leaks(b"\n".join(deployed.values()).decode("utf-8", "replace"), secrets) == []
+
+
+FORBIDDEN = re.compile(
+    r"(connection_)?verify\s*=\s*False|enforce_https\s*=\s*False|CERT_NONE"
+    r"|check_hostname\s*=\s*False|disable_warnings|_create_unverified_context"
+)
+# The emulator's server side serves TLS; it never verifies anyone (clients verify it).
+SERVER_SIDE = {"funcpub/emulator/tls.py", "funcpub/emulator/web.py"}
+
+
+def test_tls_verification_is_never_turned_off() -> None:
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sorted((ROOT / "funcpub").rglob("*.py"))
+        if path.relative_to(ROOT).as_posix() not in SERVER_SIDE
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if FORBIDDEN.search(line)
+    ]
+    assert offenders == []
