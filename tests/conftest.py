@@ -63,6 +63,18 @@ def outside_ci(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(scope="session")
+def user_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One user cache folder for the whole run, so tests leave nothing in the real one."""
+    return tmp_path_factory.mktemp("user-cache")
+
+
+@pytest.fixture(autouse=True)
+def isolated_user_cache(user_cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point XDG_CACHE_HOME (publish locks, installer caches) at the run's own folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(user_cache))
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Iterator[Any]:
     """Copy a scenario from tests/projects/ into a temporary directory and return its path."""

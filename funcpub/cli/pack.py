@@ -20,6 +20,7 @@ from funcpub.cli.common import (
 )
 from funcpub.cli.render import render_artifact
 from funcpub.console import Console
+from funcpub.errors import ConfigError
 from funcpub.ignore import FileSelection
 from funcpub.package import write_zip, zip_timestamp
 
@@ -69,6 +70,9 @@ def pack(
 ) -> None:
     """Write the deployment zip: exactly the files that ship, byte-for-byte reproducible."""
     console = make_console(ctx, json_mode=json_output)
+    if list_included and list_ignored:
+        msg = "--list-included and --list-ignored cannot be combined"
+        raise ConfigError(msg, hint="run pack once with each")
     cli = {"build": build, "python-version": python_version, "installer": installer}
     loaded = prepare("pack", app_dir, cli, console)
     destination = (output or Path(f"{loaded.project.root.name}.zip")).resolve()

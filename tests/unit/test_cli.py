@@ -108,6 +108,7 @@ def test_quiet_hides_settings(capsys: pytest.CaptureFixture[str]) -> None:
         (["publish", "-bad-name-", "{app}", "--dry-run"], 2, "not a valid function app name"),
         (["publish", "app1", "{app}", "--build", "cloud", "--dry-run"], 2, "build must be one of"),
         (["pack", "{app}", "--build", "remote"], 2, "cannot run a remote build"),
+        (["pack", "{app}", "--list-included", "--list-ignored"], 2, "cannot be combined"),
         (["validate", "{app}", "--python-version", "3.99"], 3, "3.99"),
     ],
     ids=[
@@ -118,6 +119,7 @@ def test_quiet_hides_settings(capsys: pytest.CaptureFixture[str]) -> None:
         "bad-app-name",
         "bad-build",
         "pack-remote",
+        "pack-two-lists",
         "unknown-python",
     ],
 )
