@@ -7,7 +7,7 @@ user asks for (`plan_settings`): `[tool.funcpub.app-settings]`, `--app-setting`,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Final, Literal
 
@@ -176,8 +176,8 @@ def plan_settings(
     }
     if warning := worker_indexing_warning(model, effective):
         warnings.append(warning)
-    policy: ReplacePolicy = "always" if request.overwrite else "never"
-    changes = [_with_policy(c, policy) for c in changes]
+    if request.overwrite:
+        changes = [_overwriting(change) for change in changes]
     return SettingsPlan(changes=tuple(changes), refused=tuple(refused), warnings=tuple(warnings))
 
 
@@ -269,11 +269,9 @@ def _user_change(wanted: UserValue) -> SettingChange:
     )
 
 
-def _with_policy(change: SettingChange, policy: ReplacePolicy) -> SettingChange:
-    """--overwrite makes every user setting replace what the app has."""
-    if change.source == FUNCPUB or policy != "always":
-        return change
-    return replace(change, replace="always")
+def _overwriting(change: SettingChange) -> SettingChange:
+    """--overwrite: a user's setting replaces whatever the app has (Key Vault references too)."""
+    return change if change.source == FUNCPUB else replace(change, replace="always")
 
 
 def _equivalent(one: str, other: str) -> bool:
@@ -287,18 +285,3 @@ def _same_major(managed: str, wanted: str) -> bool:
     major = managed.strip().lstrip("~")
     pin = pinned_host(wanted)
     return (pin is not None and str(pin[0]) == major) or wanted.strip() == f"~{major}"
-
-
-def effective_settings(
-    current: Mapping[str, str], changes: Sequence[SettingChange]
-) -> dict[str, str]:
-    """The app settings after `changes` (ensures and removals) over `current`."""
-    result = dict(current)
-    for change in changes:
-        if change.scope != "app setting":
-            continue
-        if change.action == "remove":
-            result.pop(change.key, None)
-        elif change.value is not None:
-            result[change.key] = change.value
-    return result

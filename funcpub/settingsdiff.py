@@ -178,8 +178,8 @@ class _Outcomes:
             return ("add", "") if previous is None else ("replace", "")
         if upper in self.skipped:
             if previous is not None and is_key_vault_reference(previous):
-                return "skip", "a Key Vault reference: kept unless --overwrite"
-            return "skip", "kept unless --overwrite"
+                return "skip", "the app's Key Vault reference is kept unless --overwrite"
+            return "skip", "the app's value is kept unless --overwrite"
         return "none", ""
 
 

@@ -36,6 +36,7 @@ SettingsFiles = Annotated[
     list[Path] | None,
     typer.Option(
         "--settings-file",
+        metavar="FILE",
         help="A .env or JSON file of app settings to publish (repeatable; later files win).",
     ),
 ]
@@ -43,7 +44,8 @@ AppSettings = Annotated[
     list[str] | None,
     typer.Option(
         "--app-setting",
-        help="KEY=VALUE app setting to publish (repeatable; wins over the app-settings table"
+        metavar="KEY=VALUE",
+        help="An app setting to publish (repeatable; wins over the app-settings table"
         " of tool.funcpub in pyproject.toml).",
     ),
 ]

@@ -98,6 +98,16 @@ UseEmulator = Annotated[
 SMOKE_TIMEOUT: Final = 30
 
 
+def _cloud(cloud: str | None, *, emulator: bool) -> str | None:
+    """--emulator means the emulator cloud; naming another cloud as well is a contradiction."""
+    if not emulator:
+        return cloud
+    if cloud not in (None, "emulator"):
+        msg = f"--emulator publishes to a local emulator, not to --cloud {cloud}"
+        raise ConfigError(msg, hint="drop one of the two options")
+    return "emulator"
+
+
 def check_app_name(name: str) -> str:
     """`name` if it can be a function app name, else ConfigError."""
     if not APP_NAME.fullmatch(name):
@@ -158,7 +168,7 @@ def publish(
         "functions-version": functions_version,
         "installer": installer,
         "slot": slot,
-        "cloud": "emulator" if emulator else cloud,
+        "cloud": _cloud(cloud, emulator=emulator),
         "subscription": subscription,
         "resource-group": resource_group,
     }

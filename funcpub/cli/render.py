@@ -14,7 +14,7 @@ from funcpub.appsettings import ReplacePolicy
 from funcpub.deploy import DeployResult
 from funcpub.package import Artifact
 from funcpub.plan import Plan
-from funcpub.settingsdiff import DiffStatus, SettingsDiff
+from funcpub.settingsdiff import DiffEntry, DiffStatus, SettingsDiff
 from funcpub.validate import Finding
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
@@ -103,9 +103,9 @@ def _commands(plan: Plan) -> RenderableType:
 
 # What an ensure does when the app has another value (SettingChange.replace).
 _IF_DIFFERENT: Final[Mapping[ReplacePolicy, str]] = {
-    "always": "replace",
-    "unless-key-vault": "replace, not a Key Vault ref",
-    "never": "keep the app's",
+    "always": "replaces the app's value",
+    "unless-key-vault": "not over a Key Vault reference",
+    "never": "only if the app has none",
 }
 
 
@@ -114,12 +114,13 @@ def _settings_table(plan: Plan) -> Table:
     table.add_column("scope", no_wrap=True)
     table.add_column("key", no_wrap=True)
     table.add_column("change", overflow="fold")
-    table.add_column("if different", no_wrap=True)
     table.add_column("why", overflow="fold")
     for change in plan.setting_changes:
         action = f"= {change.shown}" if change.action == "ensure" else "remove"
-        policy = _IF_DIFFERENT[change.replace] if change.action == "ensure" else ""
-        table.add_row(change.scope, change.key, escape(action), policy, escape(change.reason))
+        why = change.reason
+        if change.action == "ensure" and change.source != "funcpub":
+            why += f" ({_IF_DIFFERENT[change.replace]})"
+        table.add_row(change.scope, change.key, escape(action), escape(why))
     return table
 
 
@@ -180,37 +181,42 @@ def render_deploy_result(
     return Group(*lines)
 
 
-_STATUS_STYLE: Final[Mapping[DiffStatus, str]] = {
-    "added": "green",
-    "changed": "yellow",
-    "removed": "red",
-    "unchanged": "dim",
+_STATUS_STYLE: Final[Mapping[DiffStatus, tuple[str, str]]] = {
+    "added": ("+", "green"),
+    "changed": ("~", "yellow"),
+    "removed": ("-", "red"),
+    "unchanged": ("=", "dim"),
+}
+_PUBLISH_WORDS: Final[Mapping[str, str]] = {
+    "add": "publish adds it",
+    "replace": "publish replaces it",
+    "refuse": "not published: ",
 }
 
 
+def _diff_line(entry: DiffEntry) -> Text:
+    sign, style = _STATUS_STYLE[entry.status]
+    key = entry.key + (" (slot setting)" if entry.sticky else "")
+    if entry.status == "changed":
+        values = f": {entry.azure} -> {entry.local}"
+    else:
+        values = f" = {entry.local if entry.local is not None else entry.azure}"
+    action = _PUBLISH_WORDS.get(entry.publish, "")
+    what = action + entry.note if entry.publish == "refuse" else entry.note or action
+    words = [word for word in (entry.source, what) if word]
+    return Text.assemble((f"{sign} {key}", style), values, (f"  ({'; '.join(words)})", "dim"))
+
+
 def render_settings_diff(diff: SettingsDiff, *, show_unchanged: bool = False) -> RenderableType:
-    """The diff as a table: status, key, Azure's and the wanted value (masked), what a publish
-    does; unchanged keys only with `show_unchanged`."""
-    table = Table(title=f"app settings of {diff.app} vs. the settings to publish")
-    for column in ("", "key", "in Azure", "to publish", "from", "publish"):
-        table.add_column(column, overflow="fold")
-    for entry in diff.entries:
-        if entry.status == "unchanged" and not show_unchanged:
-            continue
-        key = entry.key + (" (slot setting)" if entry.sticky else "")
-        action = entry.publish + (f": {entry.note}" if entry.note else "")
-        table.add_row(
-            Text(entry.status, style=_STATUS_STYLE[entry.status]),
-            escape(key),
-            escape(entry.azure or "-"),
-            escape(entry.local or "-"),
-            escape(entry.source or "-"),
-            escape(action),
-        )
+    """The diff, a line per key: `+` added, `~` changed, `-` only in Azure (`=` unchanged with
+    `show_unchanged`), values masked, and what a publish does with each."""
+    lines: list[RenderableType] = [Text(f"app settings of {diff.app}", style="bold")]
+    lines += [
+        _diff_line(entry) for entry in diff.entries if show_unchanged or entry.status != "unchanged"
+    ]
     counts = ", ".join(f"{diff.count(status)} {status}" for status in _STATUS_STYLE)
-    lines: list[RenderableType] = [table, Text(counts)]
+    lines.append(Text(counts))
     if diff.sticky:
-        lines.append(
-            Text(f"slot settings (stay with their slot on a swap): {', '.join(diff.sticky)}")
-        )
+        names = ", ".join(diff.sticky)
+        lines.append(Text(f"slot settings (stay with their slot on a swap): {names}"))
     return Group(*lines)

@@ -67,9 +67,9 @@ def diff(
     """Show added, changed and removed app settings (values masked).
 
     Compares the app (or --slot) with local.settings.json, or the --settings-file files instead,
-    plus the app settings of pyproject.toml and --app-setting. Reads Azure, changes nothing; the
-    publish column says what `funcpub publish --publish-local-settings` (or with the same
-    --settings-file) would do with each key.
+    plus the app settings of pyproject.toml and --app-setting. Reads Azure, changes nothing;
+    each line says what `funcpub publish --publish-local-settings` (or with the same
+    --settings-file) would do with the key.
     """
     console = make_console(ctx, json_mode=json_output)
     check_app_name(app_name)

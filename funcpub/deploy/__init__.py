@@ -411,9 +411,9 @@ def _settle_changes(
         reporter.secret(value)
     changes = concrete_changes(plan.setting_changes, current, force=run.options.force)
     skipped = skipped_changes(plan.setting_changes, current)
-    sticky = _sticky_names(run, app, plan)
+    sticky = {name.upper() for name in _sticky_names(run, app, plan)}
     for item in changes:
-        note = " [slot setting]" if item.change.key in sticky else ""
+        note = " [slot setting]" if item.change.key.upper() in sticky else ""
         reporter.step(item.describe() + note)
     if not changes:
         reporter.step("the app's settings are already as needed")
@@ -482,7 +482,12 @@ def _ship(
 ) -> str:
     """Upload the zip and wait for its deployment; the deployment id."""
     reporter, timing, clock = run.reporter, run.timing, run.clock
-    expected = {c.change.key: c.change.value for c in changes if c.change.scope == "app setting"}
+    # Kudu's environment holds a Key Vault reference resolved, never as written: not comparable.
+    expected = {
+        c.change.key: c.change.value
+        for c in changes
+        if c.change.scope == "app setting" and not is_key_vault_reference(c.change.value or "")
+    }
     if expected:
         reporter.step(f"waiting for {scm.host} to restart with the new settings")
         wait_for_scm_settings(scm, expected, timing=timing, clock=clock)

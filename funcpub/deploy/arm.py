@@ -25,6 +25,7 @@ from funcpub.deploy.changes import (
     CurrentConfig,
     keys_of,
     merged_app_settings,
+    same_name,
     site_config_patch,
     unapplied,
 )
@@ -531,10 +532,11 @@ def _restore(app: ArmApp, changes: Sequence[ConcreteChange]) -> None:
     if settings:
         current = app.app_settings()
         for item in settings:
+            key = same_name(current, item.change.key) or item.change.key  # the app's spelling
             if item.previous is None:
-                current.pop(item.change.key, None)
+                current.pop(key, None)
             else:
-                current[item.change.key] = item.previous
+                current[key] = item.previous
         app.replace_app_settings(current)
     config = {c.change.key: c.previous or "" for c in changes if c.change.scope == "site config"}
     if config:

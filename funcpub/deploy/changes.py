@@ -16,7 +16,21 @@ from funcpub.appsettings import FUNCPUB, SettingChange
 from funcpub.errors import DeployError
 from funcpub.masking import MASK, looks_secret, shown_value
 
-__all__ = ["MASK", "ConcreteChange", "CurrentConfig", "looks_secret", "shown_value"]
+# MASK and looks_secret are re-exported: the masking rule itself lives in funcpub.masking.
+__all__ = [
+    "MASK",
+    "ConcreteChange",
+    "CurrentConfig",
+    "concrete_changes",
+    "keys_of",
+    "looks_secret",
+    "merged_app_settings",
+    "same_name",
+    "shown_value",
+    "site_config_patch",
+    "skipped_changes",
+    "unapplied",
+]
 
 _TRUE: Final = frozenset({"true", "1"})
 _FALSE: Final = frozenset({"false", "0"})
@@ -33,9 +47,21 @@ class CurrentConfig:
     ]  # the site-config properties funcpub manages, e.g. linuxFxVersion
 
     def value(self, change: SettingChange) -> str | None:
-        """The current value of the setting `change` is about; None when absent or empty."""
-        values = self.app_settings if change.scope == "app setting" else self.site_config
-        return values.get(change.key) or None
+        """The current value of the setting `change` is about; None when absent or empty.
+
+        App setting names are matched case-insensitively, as Azure matches them.
+        """
+        if change.scope != "app setting":
+            return self.site_config.get(change.key) or None
+        key = same_name(self.app_settings, change.key)
+        return (self.app_settings.get(key) if key is not None else None) or None
+
+
+def same_name(settings: Mapping[str, str], key: str) -> str | None:
+    """The name `settings` spells `key` with (exact first, then ignoring case); None if absent."""
+    if key in settings:
+        return key
+    return next((name for name in settings if name.upper() == key.upper()), None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,8 +155,8 @@ _EQUIVALENT: Final[Mapping[str, Callable[[str, str], bool]]] = {
 def _refuse_switch(change: SettingChange, previous: str) -> None:
     """Raise if `change` would switch the app's language or version; other keys just change."""
     hint = _SWITCH_HINTS.get(change.key)
-    if hint is None:
-        return
+    if hint is None or _EQUIVALENT[change.key](previous, change.value or ""):
+        return  # e.g. a user's 4.x.y pin where the app runs ~4: the same major version
     msg = f"the app has {change.key}={previous}, but this publish needs {change.value}"
     raise DeployError(msg, hint=hint(previous, change.value or ""))
 
@@ -171,10 +197,13 @@ def merged_app_settings(
     for item in changes:
         if item.change.scope != "app setting":
             continue
+        # Azure knows no two keys differing only in case; the app's spelling stays (the code
+        # reads it, and Linux environment variables are case-sensitive).
+        existing = same_name(merged, item.change.key)
         if item.change.action == "remove":
-            merged.pop(item.change.key, None)
+            merged.pop(existing or item.change.key, None)
         else:
-            merged[item.change.key] = item.change.value or ""
+            merged[existing or item.change.key] = item.change.value or ""
     return merged
 
 

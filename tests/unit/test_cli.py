@@ -109,6 +109,7 @@ def test_quiet_hides_settings(capsys: pytest.CaptureFixture[str]) -> None:
         (["publish", "app1", "{app}", "--build", "cloud", "--dry-run"], 2, "build must be one of"),
         (["pack", "{app}", "--build", "remote"], 2, "cannot run a remote build"),
         (["pack", "{app}", "--list-included", "--list-ignored"], 2, "cannot be combined"),
+        (["publish", "app1", "{app}", "--emulator", "--cloud", "AzureCloud"], 2, "--emulator"),
         (["validate", "{app}", "--python-version", "3.99"], 3, "3.99"),
     ],
     ids=[
@@ -120,6 +121,7 @@ def test_quiet_hides_settings(capsys: pytest.CaptureFixture[str]) -> None:
         "bad-build",
         "pack-remote",
         "pack-two-lists",
+        "emulator-and-cloud",
         "unknown-python",
     ],
 )

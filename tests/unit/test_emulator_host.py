@@ -117,8 +117,14 @@ def request(
     return host.invoke(function, call)
 
 
-def logged(host: FunctionHost, text: str) -> bool:
-    return any(text in line for line in host.logs)
+def logged(host: FunctionHost, text: str, *, within: float = 5.0) -> bool:
+    """Whether the host logged `text`; the worker's stderr is read by a thread, so wait a bit."""
+    deadline = time.monotonic() + within
+    while not any(text in line for line in host.logs):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 # --- the worker's library folder ---------------------------------------------------------------
