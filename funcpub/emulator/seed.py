@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, NoReturn
 
-from funcpub.emulator.records import OsName, PlanSku, parse_os, parse_plan
+from funcpub.emulator.control import AppOptions
+from funcpub.emulator.records import parse_os, parse_plan
 from funcpub.emulator.server import Emulator, SiteInfo
 from funcpub.errors import ConfigError
 from funcpub.resources import TOMLDecodeError, parse_toml
@@ -33,15 +34,9 @@ KEYS: Final = frozenset(
 
 @dataclass(frozen=True, kw_only=True)
 class SeedApp:
-    """One declared app."""
+    """One declared app: what `create-app` takes, plus slots and extra settings."""
 
-    name: str
-    plan: PlanSku = "EP1"
-    python: str = "3.11"
-    functions_version: str = "4"
-    os: OsName = "linux"
-    resource_group: str = "rg-funcpub"
-    basic_auth: bool = True
+    app: AppOptions
     slots: tuple[str, ...] = ()
     settings: dict[str, str] = field(default_factory=dict)
 
@@ -75,7 +70,7 @@ def _seed_app(path: Path, index: int, entry: Any) -> SeedApp:
     settings = entry.get("settings", {})
     if not isinstance(settings, dict) or not all(isinstance(v, str) for v in settings.values()):
         _fail(f"{where}: settings must be a table of strings")
-    return SeedApp(
+    app = AppOptions(
         name=entry["name"],
         plan=parse_plan(entry.get("plan", "EP1")),
         python=str(entry.get("python", "3.11")),
@@ -83,6 +78,9 @@ def _seed_app(path: Path, index: int, entry: Any) -> SeedApp:
         os=parse_os(entry.get("os", "linux")),
         resource_group=str(entry.get("resource-group", "rg-funcpub")),
         basic_auth=bool(entry.get("basic-auth", True)),
+    )
+    return SeedApp(
+        app=app,
         slots=tuple(str(slot) for slot in entry.get("slots", ())),
         settings={str(key): value for key, value in settings.items()},
     )
@@ -92,7 +90,8 @@ def apply_seed(emulator: Emulator, apps: tuple[SeedApp, ...]) -> tuple[SiteInfo,
     """Create the declared apps and slots that do not exist yet; the ones created."""
     existing = {(site.name.lower(), site.slot) for site in emulator.sites()}
     created: list[SiteInfo] = []
-    for app in apps:
+    for seed in apps:
+        app = seed.app
         if (app.name.lower(), None) not in existing:
             created.append(
                 emulator.create_app(
@@ -103,12 +102,12 @@ def apply_seed(emulator: Emulator, apps: tuple[SeedApp, ...]) -> tuple[SiteInfo,
                     os=app.os,
                     resource_group=app.resource_group,
                     basic_auth=app.basic_auth,
-                    app_settings=app.settings,
+                    app_settings=seed.settings,
                 )
             )
         created.extend(
             emulator.create_slot(app.name, slot)
-            for slot in app.slots
+            for slot in seed.slots
             if (app.name.lower(), slot) not in existing
         )
     return tuple(created)
