@@ -97,6 +97,7 @@ def pack(
     ) as staged:
         console.step(f"writing {destination} ({len(staged.files)} files)")
         artifact = write_zip(staged.files, destination, timestamp=zip_timestamp())
+    console.set_outputs({"package-sha256": artifact.sha256})
     if json_output:
         console.json(asdict(artifact) | {"path": str(artifact.path)})
     else:

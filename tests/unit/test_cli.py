@@ -310,3 +310,14 @@ def test_every_builtin_exclude_is_documented() -> None:
     page = (DOCS / "funcignore.md").read_text(encoding="utf-8")
     for pattern in BUILTIN_EXCLUDES:
         assert f"`{pattern}`" in page
+
+
+def test_pack_sets_the_package_hash_as_a_pipeline_output(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("TF_BUILD", "True")
+    destination = tmp_path / "app.zip"
+    code, _, err = invoke(capsys, "pack", str(EXAMPLE), "--build", "none", "-o", str(destination))
+    assert code == 0
+    digest = hashlib.sha256(destination.read_bytes()).hexdigest()
+    assert f"##vso[task.setvariable variable=funcpubPackageSha256;isoutput=true]{digest}" in err
