@@ -8,18 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from funcpub.cli import run
 from funcpub.emulator import Emulator
-
-EXAMPLE = Path(__file__).parents[2] / "examples" / "hello"
+from tests.clirun import EXAMPLE, invoke
 
 pytestmark = pytest.mark.emulator
-
-
-def invoke(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = run(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_publish_with_the_embedded_emulator(capsys: pytest.CaptureFixture[str]) -> None:

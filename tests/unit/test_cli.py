@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from funcpub.cli import run
 from funcpub.errors import ERROR_CLASSES
+from tests.clirun import EXAMPLE, invoke
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "hello"
 DOCS = Path(__file__).parents[2] / "docs"
 HELLO_FILES = [
     "blueprints/__init__.py",
@@ -24,12 +23,6 @@ HELLO_FILES = [
     "shared/__init__.py",
     "shared/greeting.py",
 ]
-
-
-def invoke(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    code = run(list(argv))
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def tree_state(root: Path) -> dict[str, tuple[int, str]]:
