@@ -16,17 +16,23 @@ import hashlib
 import itertools
 import os
 import re
+import shutil
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+import zlib
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Final, Protocol
 
 from funcpub.errors import EXIT_INTERRUPTED, BuildError, ConfigError, FuncpubError
 from funcpub.ignore import IncludedFile
 from funcpub.requirements import mask_credentials, scan_requirements
+from funcpub.zipformat import DeflatedData, central_directory, local_header
 
 Timestamp = tuple[int, int, int, int, int, int]
 
@@ -37,6 +43,8 @@ EARLIEST: Final[Timestamp] = (1980, 1, 1, 0, 0, 0)
 LATEST: Final[Timestamp] = (2107, 12, 31, 23, 59, 58)  # a DOS date's 7-bit year runs out
 
 CHUNK_SIZE: Final = 1 << 20
+SPOOL_LIMIT: Final = 1 << 20  # deflated bytes of one entry kept in memory, the rest on disk
+IN_FLIGHT_PER_WORKER: Final = 4  # entries deflated ahead of the writer, per worker
 # Entries above this get ZIP64 headers up front, as zipfile needs to know before writing; well
 # below zipfile.ZIP64_LIMIT (2 GiB) so that deflate's worst-case growth still fits.
 ZIP64_THRESHOLD: Final = 1 << 30
@@ -54,6 +62,53 @@ class PackInterruptedError(FuncpubError):
 
     exit_code = EXIT_INTERRUPTED
     kind = "interrupted"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deflated:
+    """One entry's deflated data, ready to copy into an archive."""
+
+    data: DeflatedData
+    payload: Payload  # the raw deflate stream, read from its start
+    stored: bool = False  # it comes from a `DeflatedStore`
+
+
+class Payload(Protocol):
+    """Where deflated bytes are read from: a spooled temporary file or a slice of the cache."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to `size` bytes."""
+
+    def seek(self, offset: int, whence: int = 0, /) -> int:
+        """Back to the start before a second read."""
+
+    def close(self) -> None:
+        """Release it."""
+
+
+class DeflatedStore(Protocol):
+    """Entries deflated by an earlier pack (the dependency cache's compressed entries)."""
+
+    def find(self, entry: IncludedFile, compresslevel: int) -> Deflated | None:
+        """The stored deflated data of `entry`, None when there is none."""
+
+    def wants(self, entry: IncludedFile, compresslevel: int) -> bool:
+        """Whether to keep this entry's freshly deflated data."""
+
+    def add(self, entry: IncludedFile, deflated: Deflated, compresslevel: int) -> None:
+        """Keep a copy of `deflated` (its payload is at its start)."""
+
+    def save(self) -> None:
+        """The archive is complete: make what was added durable."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deflating:
+    """How entries get deflated."""
+
+    compresslevel: int
+    workers: int | None  # None: every core this process may use
+    store: DeflatedStore | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,18 +145,28 @@ def write_zip(
     *,
     timestamp: Timestamp | None = None,
     compresslevel: int = 6,
+    workers: int | None = None,
+    store: DeflatedStore | None = None,
 ) -> Artifact:
-    """Write `files` to `destination` atomically; BuildError if a source cannot be read."""
+    """Write `files` to `destination` atomically; BuildError if a source cannot be read.
+
+    `workers` threads deflate (default: every core this process may use); the bytes do not
+    depend on their number. `store` supplies entries deflated by an earlier pack and keeps
+    the ones it wants from this one (saved once the zip is complete).
+    """
     if not 0 <= compresslevel <= 9:
         msg = f"compresslevel must be 0-9, not {compresslevel}"
         raise ValueError(msg)
+    deflating = Deflating(compresslevel=compresslevel, workers=workers, store=store)
     entries = _sorted_entries(files)
     date_time = zip_timestamp() if timestamp is None else timestamp
     replaced = masked_requirements(entries)
     temporary = _temporary_next_to(destination)
     try:
-        digest, size = _write_archive(temporary, entries, replaced, date_time, compresslevel)
+        digest, size = _write_archive(temporary, entries, replaced, date_time, deflating)
         _move(temporary, destination)
+        if store is not None:
+            store.save()
     except KeyboardInterrupt:  # Ctrl-C (or SIGTERM): never leave a partial zip behind
         temporary.unlink(missing_ok=True)
         msg = f"interrupted while writing {destination.name}: no partial zip is left behind"
@@ -150,12 +215,12 @@ def _write_archive(
     entries: list[IncludedFile],
     replaced: Mapping[str, bytes],
     date_time: Timestamp,
-    compresslevel: int,
+    deflating: Deflating,
 ) -> tuple[str, int]:
     """Write the zip to `path`; return its SHA-256 and size."""
     try:
         with path.open("wb") as archive:
-            _write_entries(archive, entries, replaced, date_time, compresslevel)
+            _write_entries(archive, entries, replaced, date_time, deflating)
             archive.flush()
             os.fsync(archive.fileno())
         path.chmod(ARTIFACT_MODE)
@@ -201,33 +266,112 @@ def _write_entries(
     entries: list[IncludedFile],
     replaced: Mapping[str, bytes],
     date_time: Timestamp,
-    compresslevel: int,
+    deflating: Deflating,
 ) -> None:
-    """Stream every entry into `archive` (`replaced` ones with their new content)."""
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as zipped:
-        for entry in entries:
-            info = _zip_info(entry, date_time, compresslevel)
-            with zipped.open(info, "w", force_zip64=entry.size > ZIP64_THRESHOLD) as sink:
-                if entry.relpath in replaced:
-                    sink.write(replaced[entry.relpath])
-                else:
-                    _copy(entry, sink)
+    """Every entry in order (deflated in parallel, or from the store), then the directory."""
+    infos: list[zipfile.ZipInfo] = []
+    store, level = deflating.store, deflating.compresslevel
+    with closing(_deflated(entries, replaced, deflating)) as deflated_entries:
+        for entry, deflated in deflated_entries:
+            with closing(deflated.payload):
+                info = _zip_info(entry, date_time)
+                info.header_offset = archive.tell()
+                zip64 = entry.size > ZIP64_THRESHOLD
+                archive.write(local_header(info, deflated.data, zip64=zip64))
+                shutil.copyfileobj(deflated.payload, archive, CHUNK_SIZE)
+                if store is not None and not deflated.stored and store.wants(entry, level):
+                    deflated.payload.seek(0)
+                    store.add(entry, deflated, level)
+            infos.append(info)
+    archive.write(central_directory(infos, archive.tell()))
 
 
-def _zip_info(entry: IncludedFile, date_time: Timestamp, compresslevel: int) -> zipfile.ZipInfo:
+def _deflated(
+    entries: list[IncludedFile], replaced: Mapping[str, bytes], deflating: Deflating
+) -> Iterator[tuple[IncludedFile, Deflated]]:
+    """Each entry's deflated data, in order, while the next ones deflate on other threads.
+
+    At most `IN_FLIGHT_PER_WORKER` entries per worker wait, each holding up to `SPOOL_LIMIT`
+    bytes in memory (the rest spills to a temporary file), so memory stays bounded.
+    """
+    workers = deflating.workers or default_workers()
+    level, store = deflating.compresslevel, deflating.store
+    window: deque[tuple[IncludedFile, Future[Deflated]]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="funcpub-deflate") as pool:
+        try:
+            for entry in entries:
+                window.append(
+                    (entry, _start(pool, entry, replaced.get(entry.relpath), store, level))
+                )
+                if len(window) > workers * IN_FLIGHT_PER_WORKER:
+                    entry_done, future = window.popleft()
+                    yield entry_done, future.result()
+            while window:
+                entry_done, future = window.popleft()
+                yield entry_done, future.result()
+        finally:
+            _discard(window)
+
+
+def _start(
+    pool: ThreadPoolExecutor,
+    entry: IncludedFile,
+    content: bytes | None,
+    store: DeflatedStore | None,
+    level: int,
+) -> Future[Deflated]:
+    stored = store.find(entry, level) if store is not None and content is None else None
+    if stored is None:
+        return pool.submit(deflate, entry, content, level)
+    ready: Future[Deflated] = Future()
+    ready.set_result(stored)
+    return ready
+
+
+def _discard(window: Iterable[tuple[IncludedFile, Future[Deflated]]]) -> None:
+    """After a failure: cancel what has not started, free what finished."""
+    for _entry, future in window:
+        if future.cancel() or future.exception() is not None:
+            continue
+        future.result().payload.close()
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else os.cpu_count() or 1
+
+
+def deflate(entry: IncludedFile, content: bytes | None, level: int) -> Deflated:
+    """Deflate one entry as zipfile does (raw deflate, 1 MiB writes), into a spooled file."""
+    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    payload = tempfile.SpooledTemporaryFile(max_size=SPOOL_LIMIT)  # noqa: SIM115 - returned
+    crc = size = 0
+    try:
+        for chunk in (content,) if content is not None else _chunks(entry):
+            crc = zlib.crc32(chunk, crc)
+            size += len(chunk)
+            payload.write(compressor.compress(chunk))
+        payload.write(compressor.flush())
+    except BaseException:
+        payload.close()
+        raise
+    data = DeflatedData(crc=crc, size=size, compress_size=payload.tell())
+    payload.seek(0)
+    return Deflated(data=data, payload=payload)
+
+
+def _zip_info(entry: IncludedFile, date_time: Timestamp) -> zipfile.ZipInfo:
     """Header fields that depend on nothing but the entry's name and mode."""
     info = zipfile.ZipInfo(entry.relpath, date_time=date_time)
     info.create_system = UNIX
     info.external_attr = (EXECUTABLE_MODE if entry.executable else REGULAR_MODE) << 16
     info.compress_type = zipfile.ZIP_DEFLATED
-    # ZipFile.open() ignores the archive's level for a ZipInfo; the attribute is private until
-    # Python 3.13 (compress_level, which keeps this name as an alias).
-    info._compresslevel = compresslevel  # type: ignore[attr-defined]
     return info
 
 
-def _copy(entry: IncludedFile, sink: IO[bytes]) -> None:
-    """Copy one source in chunks; it must still have the size it had when it was selected."""
+def _chunks(entry: IncludedFile) -> Iterator[bytes]:
+    """One source in chunks; it must still have the size it had when it was selected."""
     copied = 0
     try:
         with entry.source.open("rb") as source:
@@ -235,7 +379,7 @@ def _copy(entry: IncludedFile, sink: IO[bytes]) -> None:
                 copied += len(chunk)
                 if copied > entry.size:
                     break
-                sink.write(chunk)
+                yield chunk
     except OSError as exc:
         msg = f"Cannot pack {entry.relpath} ({entry.source}): {exc.strerror}"
         raise BuildError(msg, hint="Check the file is readable and there is disk space.") from None

@@ -225,16 +225,16 @@ def test_shrinking_source_is_an_error(tmp_path: Path) -> None:
 def test_interrupt_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_tree(tmp_path / "app", TREE)
     files = included(tmp_path / "app")
-    real_copy = package._copy
+    real_deflate = package.deflate
     calls: list[str] = []
 
-    def interrupted(entry: IncludedFile, sink: IO[bytes]) -> None:
+    def interrupted(entry: IncludedFile, content: bytes | None, level: int) -> package.Deflated:
         calls.append(entry.relpath)
         if len(calls) == 3:
             raise KeyboardInterrupt
-        real_copy(entry, sink)
+        return real_deflate(entry, content, level)
 
-    monkeypatch.setattr(package, "_copy", interrupted)
+    monkeypatch.setattr(package, "deflate", interrupted)
     (tmp_path / "out").mkdir()
     with pytest.raises(package.PackInterruptedError) as info:
         write_zip(files, tmp_path / "out/app.zip")
@@ -342,3 +342,47 @@ def test_entry_over_4_gib(tmp_path: Path, sparse_folder: Path) -> None:
     assert 0 < info.compress_size < size // 100
     # The local header carries the real sizes in its ZIP64 field, as unzip tools read them.
     assert local_extra(artifact.path, info) == struct.pack("<HHQQ", 1, 16, size, info.compress_size)
+
+
+def zipfile_reference(
+    files: Iterable[IncludedFile], destination: Path, *, zip64_above: int = 1 << 30
+) -> bytes:
+    """The archive zipfile's own streaming writer makes of the same entries."""
+    with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        for entry in sorted(files, key=lambda item: item.relpath.encode()):
+            info = zipfile.ZipInfo(entry.relpath, date_time=DEFAULT_TIMESTAMP)
+            info.create_system = 3
+            info.external_attr = (0o100755 if entry.executable else 0o100644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w", force_zip64=entry.size > zip64_above) as sink:
+                sink.write(entry.source.read_bytes())
+    return destination.read_bytes()
+
+
+def big_tree(root: Path) -> None:
+    """Files of many sizes: empty, tiny, over the 1 MiB chunk and the in-memory spool."""
+    tree = {f"pkg/m{i:03}.py": (f"VALUE = {i}\n" * (i * 37)).encode() for i in range(120)}
+    tree["pkg/empty.py"] = b""
+    tree["pkg/big.bin"] = os.urandom(1 << 20) + b"z" * (3 << 20)
+    make_tree(root, tree)
+
+
+def test_the_same_bytes_with_one_worker_or_many(tmp_path: Path) -> None:
+    big_tree(tmp_path / "app")
+    files = included(tmp_path / "app")
+    one = write_zip(files, tmp_path / "one.zip", workers=1)
+    many = write_zip(files, tmp_path / "many.zip", workers=8)
+    assert one.sha256 == many.sha256
+    assert one.path.read_bytes() == zipfile_reference(files, tmp_path / "reference.zip")
+
+
+def test_the_central_directory_matches_zipfile_with_zip64(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(package, "ZIP64_THRESHOLD", 100)
+    make_tree(tmp_path / "app", TREE)
+    files = included(tmp_path / "app")
+    ours = write_zip(files, tmp_path / "ours.zip", workers=3).path.read_bytes()
+    assert ours == zipfile_reference(files, tmp_path / "reference.zip", zip64_above=100)
+    with zipfile.ZipFile(tmp_path / "ours.zip") as archive:
+        assert archive.testzip() is None
