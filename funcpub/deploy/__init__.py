@@ -234,7 +234,6 @@ def deploy(
         with publish_lock(
             lock_key(profile.name, subscription, app_name, plan.slot),
             progress.display,
-            environ=environ,
             timing=timing,
             clock=clock,
             on_wait=reporter.step,

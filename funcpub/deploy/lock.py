@@ -1,4 +1,4 @@
-"""One publish per app at a time on this machine: an OS file lock in the user's cache folder.
+"""One publish per app at a time on this machine: an OS file lock in the user cache folder.
 
 Kudu's deployment lock (HTTP 409) keeps two uploads from interleaving on the server, but two
 `funcpub publish` runs against the same app would still interleave their settings changes and
@@ -12,29 +12,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Final
+from typing import IO
 
 from funcpub.deploy.timing import Clock, Deadline, Timing
 from funcpub.errors import DeployError
-
-LOCK_FOLDER: Final = "locks"
-LOCK_POLL: Final = 0.2  # seconds between two tries of a held lock
-
-
-def cache_dir(environ: Mapping[str, str]) -> Path:
-    """funcpub's folder in the user cache: XDG_CACHE_HOME, ~/Library/Caches or LOCALAPPDATA."""
-    home = Path(environ.get("HOME") or environ.get("USERPROFILE") or Path.home())
-    if sys.platform == "win32":
-        base = environ.get("LOCALAPPDATA") or str(home / "AppData" / "Local")
-        return Path(base) / "funcpub" / "Cache"
-    if sys.platform == "darwin":
-        return home / "Library" / "Caches" / "funcpub"
-    return Path(environ.get("XDG_CACHE_HOME") or home / ".cache") / "funcpub"
+from funcpub.usercache import LOCK_POLL, lock_file, try_lock
 
 
 def lock_key(cloud: str, subscription: str, app: str, slot: str | None) -> str:
@@ -42,26 +28,10 @@ def lock_key(cloud: str, subscription: str, app: str, slot: str | None) -> str:
     return "|".join((cloud, subscription.lower(), app.lower(), (slot or "").lower()))
 
 
-def lock_path(environ: Mapping[str, str], key: str) -> Path:
+def lock_path(key: str) -> Path:
     """The lock file of `key`."""
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    return cache_dir(environ) / LOCK_FOLDER / f"publish-{digest}.lock"
-
-
-def _try_lock(stream: IO[str]) -> bool:
-    """Take an exclusive lock on the open file without blocking; False if another holds it."""
-    try:
-        if sys.platform == "win32":
-            import msvcrt  # noqa: PLC0415 - per platform
-
-            msvcrt.locking(stream.fileno(), msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl  # noqa: PLC0415 - per platform
-
-            fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
+    return lock_file(f"publish-{digest}.lock")
 
 
 def _holder(path: Path) -> str:
@@ -78,14 +48,13 @@ def publish_lock(
     key: str,
     display: str,
     *,
-    environ: Mapping[str, str],
     timing: Timing,
     clock: Clock,
     on_wait: Callable[[str], None],
     on_unavailable: Callable[[str], None],
 ) -> Iterator[None]:
     """Hold the lock of `key` for the body; wait for another holder, DeployError if it stays."""
-    path = lock_path(environ, key)
+    path = lock_path(key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         stream = path.open("a+", encoding="utf-8")
@@ -113,14 +82,14 @@ def _acquire(
     clock: Clock,
     on_wait: Callable[[str], None],
 ) -> None:
-    if _try_lock(stream):
+    if try_lock(stream):
         return
     holder = _holder(path)
     on_wait(f"waiting for another funcpub publish to {display} on this machine ({holder})")
     deadline = Deadline(clock, timing.conflict_budget)
     while not deadline.expired():
         deadline.sleep(LOCK_POLL)  # a local system call: poll often, start soon after
-        if _try_lock(stream):
+        if try_lock(stream):
             return
     msg = (
         f"another funcpub publish to {display} is still running on this machine"

@@ -198,7 +198,6 @@ def a_plan(tmp_path: Path, app: str) -> tuple[Plan, Artifact]:
 def test_a_held_lock_fails_clearly_after_the_budget(tmp_path: Path) -> None:
     """No network at all: the lock is taken before signing in."""
     environ = {
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "FUNCPUB_EMULATOR_URL": "https://127.0.0.1:9",
         "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000001",
     }
@@ -208,7 +207,6 @@ def test_a_held_lock_fails_clearly_after_the_budget(tmp_path: Path) -> None:
     held = publish_lock(
         key,
         "locked-app",
-        environ=environ,
         timing=SHORT,
         clock=SYSTEM_CLOCK,
         on_wait=steps.append,
@@ -245,7 +243,9 @@ class _Steps:
     def deployed(self, result: DeployResult, artifact: Artifact) -> None: ...
 
 
-def test_the_lock_of_a_killed_publish_is_free_at_once(tmp_path: Path) -> None:
+def test_the_lock_of_a_killed_publish_is_free_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     environ = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     holder = subprocess.Popen(
         [
@@ -253,12 +253,12 @@ def test_the_lock_of_a_killed_publish_is_free_at_once(tmp_path: Path) -> None:
             "import sys, time\n"
             "from funcpub.deploy.lock import publish_lock\n"
             "from funcpub.deploy.timing import SYSTEM_CLOCK, Timing\n"
-            "with publish_lock('k', 'app', environ={'XDG_CACHE_HOME': sys.argv[1]},"
+            "with publish_lock('k', 'app',"
             " timing=Timing(), clock=SYSTEM_CLOCK, on_wait=print, on_unavailable=print):\n"
             "    print('held', flush=True)\n"
             "    time.sleep(60)\n",
-            environ["XDG_CACHE_HOME"],
         ],
+        env={**os.environ, "XDG_CACHE_HOME": environ["XDG_CACHE_HOME"]},
         stdout=subprocess.PIPE,
         text=True,
     )  # fmt: skip
@@ -268,8 +268,9 @@ def test_the_lock_of_a_killed_publish_is_free_at_once(tmp_path: Path) -> None:
     holder.wait()
     holder.stdout.close()
     waits: list[str] = []
+    monkeypatch.setenv("XDG_CACHE_HOME", environ["XDG_CACHE_HOME"])
     with publish_lock(
-        "k", "app", environ=environ, timing=replace(SHORT, conflict_budget=0.0),
+        "k", "app", timing=replace(SHORT, conflict_budget=0.0),
         clock=SYSTEM_CLOCK, on_wait=waits.append, on_unavailable=waits.append,
     ):  # fmt: skip
         pass
