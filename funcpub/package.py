@@ -22,7 +22,7 @@ import time
 import zipfile
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
@@ -288,7 +288,7 @@ def _write_entries(
 
 def _deflated(
     entries: list[IncludedFile], replaced: Mapping[str, bytes], deflating: Deflating
-) -> Iterator[tuple[IncludedFile, Deflated]]:
+) -> Generator[tuple[IncludedFile, Deflated], None, None]:
     """Each entry's deflated data, in order, while the next ones deflate on other threads.
 
     At most `IN_FLIGHT_PER_WORKER` entries per worker wait, each holding up to `SPOOL_LIMIT`

@@ -7,20 +7,28 @@ Only `write_python_packages` changes the project, and only after everything pass
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final
 
 from funcpub.build.base import BuildReporter, BuildResult
+from funcpub.build.cache import CachedBuild, CachePolicy, cached_build
+from funcpub.build.cachekey import CacheKey, Uncacheable, cache_key, exact_pins
 from funcpub.build.smoke import SmokeMode, SmokeOutcome, smoke_import
 from funcpub.build.staging import package_files, write_python_packages
 from funcpub.ignore import FileSelection, IncludedFile
 from funcpub.options import Options, StrategyName
+from funcpub.package import DeflatedStore
 from funcpub.project import FunctionProject
-from funcpub.strategies import STRATEGIES, BuildRequest
+from funcpub.strategies import STRATEGIES, BuildRequest, BuildStrategy
 from funcpub.targets import target_platform
+
+# Strategies whose builds the dependency cache keeps (what they install depends only on the key).
+CACHED_STRATEGIES: Final[frozenset[StrategyName]] = frozenset({"local"})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -29,6 +37,7 @@ class BuildOptions:
 
     smoke: SmokeMode = "auto"
     write_python_packages: bool = False
+    cache: CachePolicy = field(default_factory=CachePolicy)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,6 +47,7 @@ class StagedPackage:
     files: tuple[IncludedFile, ...]
     result: BuildResult
     smoke: SmokeOutcome
+    store: DeflatedStore | None = None  # the cached dependencies' deflated entries
 
 
 def build_request(project: FunctionProject, options: Options) -> BuildRequest:
@@ -67,10 +77,14 @@ def staged_package(
     """Run the build and checks in a temporary folder; yield the files to zip."""
     strategy = STRATEGIES[options.build]
     request = build_request(project, options)
-    with tempfile.TemporaryDirectory(prefix="funcpub-build-") as scratch:
-        staging = Path(scratch, "staging")
-        staging.mkdir()
-        result = strategy.build(request, root=project.root, staging=staging, reporter=reporter)
+    with (
+        tempfile.TemporaryDirectory(prefix="funcpub-build-") as scratch,
+        _dependencies(
+            strategy, request, root=project.root, scratch=Path(scratch), policy=build.cache,
+            reporter=reporter,
+        ) as built,
+    ):  # fmt: skip
+        result = built.result
         for warning in result.warnings:
             reporter.warn(warning)
         files = package_files(project.root, selection, result)
@@ -84,7 +98,44 @@ def staged_package(
         )
         if build.write_python_packages:
             _write_back(project.root, result, reporter)
-        yield StagedPackage(files=files, result=result, smoke=smoke)
+        yield StagedPackage(files=files, result=result, smoke=smoke, store=built.store)
+
+
+@contextmanager
+def _dependencies(
+    strategy: BuildStrategy,
+    request: BuildRequest,
+    *,
+    root: Path,
+    scratch: Path,
+    policy: CachePolicy,
+    reporter: BuildReporter,
+) -> Iterator[CachedBuild]:
+    """The strategy's build, from the dependency cache when it can be."""
+
+    def build(staging: Path) -> BuildResult:
+        return strategy.build(request, root=root, staging=staging, reporter=reporter)
+
+    key = None
+    if policy.use and strategy.name in CACHED_STRATEGIES:
+        key = cache_key(request, root=root, strategy=strategy.name, environ=os.environ)
+    if isinstance(key, Uncacheable):
+        reporter.step(f"dependency cache not used: {key.reason}")
+    if not isinstance(key, CacheKey) or request.requirements is None:
+        staging = scratch / "staging"
+        staging.mkdir()
+        yield CachedBuild(result=build(staging))
+        return
+    requirements = root / request.requirements
+    with cached_build(
+        build,
+        key,
+        policy=policy,
+        describes=f"{request.installer}, {request.target.describe()}",
+        exact=lambda result: exact_pins(requirements, result.installed),
+        reporter=reporter,
+    ) as built:
+        yield built
 
 
 def _write_back(root: Path, result: BuildResult, reporter: BuildReporter) -> None:

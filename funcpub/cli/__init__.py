@@ -11,6 +11,7 @@ import typer
 from funcpub import __version__
 from funcpub.cli import pack, publish
 from funcpub.cli import validate as validate_command
+from funcpub.cli.cache import cache_app
 from funcpub.cli.common import RunState
 from funcpub.cli.emulator import emulator_app
 from funcpub.cli.settings import settings_app
@@ -29,6 +30,7 @@ app.command("pack")(pack.pack)
 app.command("publish")(publish.publish)
 app.add_typer(settings_app, name="settings")
 app.add_typer(emulator_app, name="emulator")
+app.add_typer(cache_app, name="cache")
 
 
 def _print_version(value: bool) -> None:

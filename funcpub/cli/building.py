@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import Annotated, Final
 
 import typer
 
+from funcpub.build.cache import CachePolicy
 from funcpub.build.pipeline import BuildOptions, StagedPackage, default_smoke, staged_package
 from funcpub.build.smoke import SmokeMode
 from funcpub.console import Console
+from funcpub.errors import ConfigError
 from funcpub.ignore import FileSelection
 from funcpub.options import Options
 from funcpub.project import FunctionProject
@@ -34,6 +37,28 @@ WritePythonPackages = Annotated[
 Verbose = Annotated[
     bool, typer.Option("--verbose", "-v", help="Show every line the build tools print.")
 ]
+NoCache = Annotated[
+    bool,
+    typer.Option(
+        "--no-cache", help="Build the dependencies afresh; neither read nor fill the cache."
+    ),
+]
+Refresh = Annotated[
+    bool,
+    typer.Option(
+        "--refresh", help="Resolve the dependencies again and replace their cached build."
+    ),
+]
+CacheTtl = Annotated[
+    str,
+    typer.Option(
+        "--cache-ttl",
+        help="How long a cached build of requirements with open versions is reused before "
+        "they are resolved again: 30m, 24h, 7d, 0 (hashed or fully pinned ones never expire).",
+    ),
+]
+_DURATION: Final = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
+_UNITS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class BuildProgress:
@@ -70,6 +95,21 @@ def smoke_mode(smoke: bool | None, options: Options) -> SmokeMode:
     return "on" if smoke else "off"
 
 
+def cache_policy(*, no_cache: bool, refresh: bool, cache_ttl: str) -> CachePolicy:
+    """The cache options as a policy; ConfigError for a duration funcpub cannot read."""
+    match = _DURATION.fullmatch(cache_ttl.strip())
+    if match is None:
+        msg = f"--cache-ttl must be a duration such as 30m, 24h or 7d, not {cache_ttl!r}"
+        raise ConfigError(
+            msg, hint="a number with s, m, h or d; 0 resolves open requirements every time"
+        )
+    if no_cache and refresh:
+        msg = "--no-cache and --refresh cannot be combined"
+        raise ConfigError(msg, hint="--no-cache already builds afresh; drop one of them")
+    ttl = float(match.group(1)) * _UNITS[match.group(2)]
+    return CachePolicy(use=not no_cache, refresh=refresh, ttl=ttl)
+
+
 @contextmanager
 def built_package(
     project: FunctionProject,
@@ -80,10 +120,13 @@ def built_package(
     smoke: bool | None,
     write_python_packages: bool,
     verbose: bool,
+    cache: CachePolicy,
 ) -> Iterator[StagedPackage]:
     """Build and check the app, report the outcome, and yield the files to zip."""
     build = BuildOptions(
-        smoke=smoke_mode(smoke, options), write_python_packages=write_python_packages
+        smoke=smoke_mode(smoke, options),
+        write_python_packages=write_python_packages,
+        cache=cache,
     )
     progress = BuildProgress(console, verbose=verbose)
     try:

@@ -8,7 +8,16 @@ from typing import Annotated
 
 import typer
 
-from funcpub.cli.building import Smoke, Verbose, WritePythonPackages, built_package
+from funcpub.cli.building import (
+    CacheTtl,
+    NoCache,
+    Refresh,
+    Smoke,
+    Verbose,
+    WritePythonPackages,
+    built_package,
+    cache_policy,
+)
 from funcpub.cli.common import (
     AppDir,
     Installer,
@@ -67,6 +76,9 @@ def pack(
     smoke: Smoke = None,
     write_python_packages: WritePythonPackages = False,
     verbose: Verbose = False,
+    no_cache: NoCache = False,
+    refresh: Refresh = False,
+    cache_ttl: CacheTtl = "24h",
 ) -> None:
     """Write the deployment zip: exactly the files that ship, byte-for-byte reproducible."""
     console = make_console(ctx, json_mode=json_output)
@@ -94,9 +106,12 @@ def pack(
         smoke=smoke,
         write_python_packages=write_python_packages,
         verbose=verbose,
+        cache=cache_policy(no_cache=no_cache, refresh=refresh, cache_ttl=cache_ttl),
     ) as staged:
         console.step(f"writing {destination} ({len(staged.files)} files)")
-        artifact = write_zip(staged.files, destination, timestamp=zip_timestamp())
+        artifact = write_zip(
+            staged.files, destination, timestamp=zip_timestamp(), store=staged.store
+        )
     console.set_outputs({"package-sha256": artifact.sha256})
     if json_output:
         console.json(asdict(artifact) | {"path": str(artifact.path)})

@@ -27,7 +27,16 @@ from funcpub.cli.appsettings import (
     register_cli_settings,
     settings_request,
 )
-from funcpub.cli.building import Smoke, Verbose, WritePythonPackages, built_package
+from funcpub.cli.building import (
+    CacheTtl,
+    NoCache,
+    Refresh,
+    Smoke,
+    Verbose,
+    WritePythonPackages,
+    built_package,
+    cache_policy,
+)
 from funcpub.cli.common import (
     AppDir,
     FunctionsVersion,
@@ -143,6 +152,9 @@ def publish(
     smoke: Smoke = None,
     write_python_packages: WritePythonPackages = False,
     verbose: Verbose = False,
+    no_cache: NoCache = False,
+    refresh: Refresh = False,
+    cache_ttl: CacheTtl = "24h",
     publish_local_settings: PublishLocalSettings = False,
     settings_file: SettingsFiles = None,
     app_setting: AppSettings = None,
@@ -209,6 +221,7 @@ def publish(
         smoke=smoke,
         write_python_packages=write_python_packages,
         verbose=verbose,
+        cache=cache_policy(no_cache=no_cache, refresh=refresh, cache_ttl=cache_ttl),
     )
     with (
         _package(plan, build_package, output, console) as artifact,
@@ -254,7 +267,9 @@ def _package(
         destination = (output or Path(scratch) / f"{plan.app_name}.zip").resolve()
         with build() as staged:
             console.step(f"packing {len(staged.files)} files into {destination.name}")
-            artifact = write_zip(staged.files, destination, timestamp=zip_timestamp())
+            artifact = write_zip(
+                staged.files, destination, timestamp=zip_timestamp(), store=staged.store
+            )
         yield artifact
 
 
