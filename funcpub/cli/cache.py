@@ -9,15 +9,12 @@ import typer
 
 from funcpub.build.cache import clear_entries, deps_dir, list_entries
 from funcpub.cli.common import JsonFlag, make_console
+from funcpub.cli.render import human_size
 
 cache_app = typer.Typer(
     help="The dependency cache: builds of requirements reused by pack and publish.",
     no_args_is_help=True,
 )
-
-
-def _size(count: int) -> str:
-    return f"{count / 1e6:.1f} MB"
 
 
 @cache_app.command("list")
@@ -34,7 +31,7 @@ def list_cache(ctx: typer.Context, json_output: JsonFlag = False) -> None:
         expiry = "exact (never expires)" if entry.exact else "open versions (expires)"
         built = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.created))
         age = f"{(now - entry.created) / 3600:.1f} h ago"
-        console.line(f"{entry.key[:12]}  {built} ({age})  {_size(entry.size)}  {expiry}")
+        console.line(f"{entry.key[:12]}  {built} ({age})  {human_size(entry.size)}  {expiry}")
         console.line(f"    {entry.describes}; {len(entry.installed)} distribution(s)")
 
 
@@ -46,6 +43,6 @@ def clear_cache(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     if json_output:
         console.json({"removed": removed, "in_use": busy, "freed_bytes": freed})
         return
-    console.line(f"removed {removed} cached build(s), {_size(freed)} freed")
+    console.line(f"removed {removed} cached build(s), {human_size(freed)} freed")
     if busy:
         console.warn(f"{busy} cached build(s) are in use by a running funcpub and were kept")

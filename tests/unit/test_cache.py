@@ -1,0 +1,175 @@
+"""The dependency cache's key, its deflated entries, and the cache options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from funcpub import package
+from funcpub.build import cachekey
+from funcpub.build.cache import DeflatedEntries
+from funcpub.build.cachekey import CacheKey, Uncacheable, cache_key, exact_pins
+from funcpub.cli.building import cache_policy
+from funcpub.errors import BuildError, ConfigError
+from funcpub.ignore import IncludedFile, select_files
+from funcpub.package import write_zip
+from funcpub.strategies import BuildRequest
+from funcpub.targets import target_platform
+
+
+def request(requirements: str | None = "requirements.txt", **changes: str) -> BuildRequest:
+    installer = changes.get("installer", "uv")
+    target = target_platform(changes.get("python", "3.11"))
+    return BuildRequest(target=target, installer=installer, requirements=requirements)  # type: ignore[arg-type]
+
+
+def key_of(
+    root: Path, text: str, environ: dict[str, str] | None = None, **changes: str
+) -> CacheKey:
+    (root / "requirements.txt").write_text(text, encoding="utf-8")
+    key = cache_key(request(**changes), root=root, strategy="local", environ=environ or {})
+    assert isinstance(key, CacheKey)
+    return key
+
+
+def test_formatting_comments_and_order_do_not_change_the_key(tmp_path: Path) -> None:
+    first = key_of(tmp_path, "requests>=2\nazure-functions\n")
+    again = key_of(tmp_path, "# deps\nazure-functions   # runtime\n\n  requests>=2\n")
+    assert first == again
+
+
+@pytest.mark.parametrize(
+    ("text", "changes", "environ"),
+    [
+        ("requests>=2.31\nazure-functions\n", {}, {}),  # requirements
+        ("requests>=2\nazure-functions\n", {"installer": "pip"}, {}),  # installer
+        ("requests>=2\nazure-functions\n", {"python": "3.12"}, {}),  # target
+        ("requests>=2\nazure-functions\n", {}, {"UV_INDEX_URL": "https://mirror/simple"}),
+        ("--pre\nrequests>=2\nazure-functions\n", {}, {}),  # index option in the file
+    ],
+)
+def test_what_changes_the_key(
+    tmp_path: Path, text: str, changes: dict[str, str], environ: dict[str, str]
+) -> None:
+    base = key_of(tmp_path, "requests>=2\nazure-functions\n")
+    assert key_of(tmp_path, text, environ, **changes).digest != base.digest
+
+
+def test_funcpub_version_changes_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    base = key_of(tmp_path, "requests\n")
+    monkeypatch.setattr(cachekey, "__version__", "99.0")
+    assert key_of(tmp_path, "requests\n").digest != base.digest
+
+
+def test_neutral_settings_keep_the_key(tmp_path: Path) -> None:
+    base = key_of(tmp_path, "requests\n")
+    environ = {"UV_CACHE_DIR": "/elsewhere", "PIP_NO_CACHE_DIR": "1", "HOME": "/x"}
+    assert key_of(tmp_path, "requests\n", environ) == base
+
+
+def test_includes_local_archives_and_find_links_are_part_of_the_key(tmp_path: Path) -> None:
+    (tmp_path / "more.txt").write_text("six\n", encoding="utf-8")
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / "own-1.0-py3-none-any.whl").write_bytes(b"one")
+    text = "-r more.txt\n--find-links wheels\n./wheels/own-1.0-py3-none-any.whl\n"
+    base = key_of(tmp_path, text)
+    (tmp_path / "more.txt").write_text("six==1.16\n", encoding="utf-8")
+    included = key_of(tmp_path, text)
+    (wheels / "own-1.0-py3-none-any.whl").write_bytes(b"two")
+    archive = key_of(tmp_path, text)
+    (wheels / "other-1.0-py3-none-any.whl").write_bytes(b"new")
+    listing = key_of(tmp_path, text)
+    assert len({base.digest, included.digest, archive.digest, listing.digest}) == 4
+
+
+def test_a_local_folder_is_never_cached(tmp_path: Path) -> None:
+    (tmp_path / "mypkg").mkdir()
+    for text in ("./mypkg\n", "-e ./mypkg\n"):
+        (tmp_path / "requirements.txt").write_text(text, encoding="utf-8")
+        key = cache_key(request(), root=tmp_path, strategy="local", environ={})
+        assert isinstance(key, Uncacheable)
+        assert "local folder" in key.reason
+
+
+def test_no_requirements_no_key(tmp_path: Path) -> None:
+    assert cache_key(request(None), root=tmp_path, strategy="local", environ={}) is None
+
+
+def test_a_hashed_lock_is_exact(tmp_path: Path) -> None:
+    digest = "a" * 64
+    hashed = f"six==1.16.0 \\\n    --hash=sha256:{digest}\nidna==3.7 --hash=sha256:{digest}\n"
+    assert key_of(tmp_path, hashed).hashed
+    assert not key_of(tmp_path, f"six==1.16.0 --hash=sha256:{digest}\nidna==3.7\n").hashed
+
+
+def test_exact_pins_cover_every_installed_distribution(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("Requests==2.32.0\nidna==3.7\nsix>=1\n", encoding="utf-8")
+    assert exact_pins(requirements, ["requests==2.32", "idna==3.7"])
+    assert not exact_pins(requirements, ["requests==2.32.0", "six==1.16.0"])
+    assert not exact_pins(requirements, ["requests==2.32.0", "urllib3==2.2.0"])
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("24h", 86400), ("30m", 1800), ("0", 0), ("2d", 172800), ("90s", 90)]
+)
+def test_cache_ttl_durations(text: str, seconds: float) -> None:
+    assert cache_policy(no_cache=False, refresh=False, cache_ttl=text).ttl == seconds
+
+
+def test_cache_option_mistakes() -> None:
+    with pytest.raises(ConfigError, match="--cache-ttl must be a duration"):
+        cache_policy(no_cache=False, refresh=False, cache_ttl="1 week")
+    with pytest.raises(ConfigError, match="cannot be combined"):
+        cache_policy(no_cache=True, refresh=True, cache_ttl="24h")
+
+
+def cached_tree(folder: Path) -> tuple[IncludedFile, ...]:
+    """An app whose `.python_packages` is a cached tree (as the cache's result points at)."""
+    site = folder / ".python_packages" / "lib" / "site-packages" / "dep"
+    site.mkdir(parents=True)
+    for index in range(40):
+        (site / f"m{index}.py").write_text(f"X = {index}\n" * (index * 50), encoding="utf-8")
+    (folder / "function_app.py").write_text("import dep\n", encoding="utf-8")
+    return select_files(folder, ship_python_packages=True, funcignore=[]).included
+
+
+def test_deflated_entries_give_the_bytes_of_a_cold_pack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = cached_tree(tmp_path / "entry")
+    cold = write_zip(files, tmp_path / "cold.zip")
+    filled = write_zip(files, tmp_path / "filled.zip", store=DeflatedEntries(tmp_path / "entry"))
+    deflated: list[str] = []
+    real = package.deflate
+
+    def counting(entry: IncludedFile, content: bytes | None, level: int) -> package.Deflated:
+        deflated.append(entry.relpath)
+        return real(entry, content, level)
+
+    monkeypatch.setattr(package, "deflate", counting)
+    warm = write_zip(
+        files, tmp_path / "warm.zip", workers=3, store=DeflatedEntries(tmp_path / "entry")
+    )
+    assert cold.sha256 == filled.sha256 == warm.sha256
+    assert deflated == ["function_app.py"]  # only the app's own file was deflated again
+
+
+def test_another_level_deflates_again(tmp_path: Path) -> None:
+    files = cached_tree(tmp_path / "entry")
+    write_zip(files, tmp_path / "six.zip", store=DeflatedEntries(tmp_path / "entry"))
+    store = DeflatedEntries(tmp_path / "entry")
+    nine = write_zip(files, tmp_path / "nine.zip", compresslevel=9, store=store)
+    assert nine.sha256 == write_zip(files, tmp_path / "cold9.zip", compresslevel=9).sha256
+
+
+def test_a_failed_pack_keeps_no_half_blob(tmp_path: Path) -> None:
+    files = cached_tree(tmp_path / "entry")
+    (tmp_path / "entry" / "function_app.py").unlink()
+    store = DeflatedEntries(tmp_path / "entry")
+    with pytest.raises(BuildError):
+        write_zip(files, tmp_path / "broken.zip", workers=1, store=store)
+    store.close()
+    assert not any((tmp_path / "entry" / "deflated").glob("*"))
