@@ -94,10 +94,13 @@ def write_wheel(
     files: Mapping[str, bytes | str],
     *,
     requires: Sequence[str] = (),
+    requires_python: str | None = None,
 ) -> Path:
-    """A wheel with `files`, METADATA (with Requires-Dist), WHEEL and RECORD."""
+    """A wheel with `files`, METADATA (Requires-Dist, Requires-Python), WHEEL and RECORD."""
     dist = f"{name.replace('-', '_')}-{version}.dist-info"
     metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    if requires_python is not None:
+        metadata += f"Requires-Python: {requires_python}\n"
     metadata += "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
     purelib = "true" if tag.endswith("-none-any") else "false"
     wheel = (

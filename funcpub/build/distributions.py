@@ -11,11 +11,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.tags import Tag, compatible_tags, cpython_tags, parse_tag
 
 from funcpub.targets import TargetPlatform
 
 DIST_INFO_SUFFIX = ".dist-info"
+LAST_PATCH = 50  # Requires-Python is checked against 3.x.0 … 3.x.50: any release of the minor
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,6 +28,7 @@ class Distribution:
     version: str
     tags: frozenset[Tag]  # from WHEEL's `Tag:` lines; empty when they are missing
     files: tuple[str, ...]  # RECORD's paths, relative to site-packages
+    requires_python: str | None = None  # METADATA's Requires-Python
 
     @property
     def pin(self) -> str:
@@ -52,6 +55,7 @@ def _read(folder: Path) -> Distribution:
         version=headers.get("Version") or fallback_version,
         tags=tags,
         files=_record(folder / "RECORD"),
+        requires_python=headers.get("Requires-Python"),
     )
 
 
@@ -93,3 +97,24 @@ def runs_on(tags: Iterable[Tag], target: TargetPlatform) -> bool:
 def owners(distributions: Iterable[Distribution]) -> Mapping[str, str]:
     """Each recorded file (relative to site-packages) -> the pin of its distribution."""
     return {path: dist.pin for dist in distributions for path in dist.files}
+
+
+def python_mismatches(
+    distributions: Iterable[Distribution], target: TargetPlatform
+) -> tuple[str, ...]:
+    """`name==version (Requires-Python …)` of each distribution no release of the target's
+    Python satisfies (uv does not check it for wheels from --find-links or plain indexes)."""
+    return tuple(
+        f"{dist.pin} (Requires-Python {dist.requires_python})"
+        for dist in distributions
+        if dist.requires_python and not _accepts(dist.requires_python, target.python_version)
+    )
+
+
+def _accepts(requires_python: str, python_version: str) -> bool:
+    try:
+        specifiers = SpecifierSet(requires_python)
+    except InvalidSpecifier:
+        return True  # pip and uv would have refused to install it
+    patches = (f"{python_version}.{patch}" for patch in range(LAST_PATCH + 1))
+    return any(specifiers.contains(version, prereleases=True) for version in patches)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from funcpub import __version__
-from funcpub.cli import pack, publish
+from funcpub.cli import lock, pack, publish
 from funcpub.cli import validate as validate_command
 from funcpub.cli.cache import cache_app
 from funcpub.cli.common import RunState
@@ -28,6 +28,7 @@ app = typer.Typer(
 app.command("validate")(validate_command.validate)
 app.command("pack")(pack.pack)
 app.command("publish")(publish.publish)
+app.command("lock")(lock.lock)
 app.add_typer(settings_app, name="settings")
 app.add_typer(emulator_app, name="emulator")
 app.add_typer(cache_app, name="cache")

@@ -21,7 +21,7 @@ from packaging.utils import canonicalize_name
 from funcpub.appsettings import SettingChange, ensure
 from funcpub.build.base import BuildReporter, BuildResult
 from funcpub.build.binaries import check_binaries
-from funcpub.build.distributions import read_distributions
+from funcpub.build.distributions import python_mismatches, read_distributions
 from funcpub.build.sources import (
     NATIVE_HINT,
     SourcePackage,
@@ -33,6 +33,7 @@ from funcpub.build.tools import failure_message, require_pip, run_step
 from funcpub.errors import BuildError
 from funcpub.process import Command, CommandResult
 from funcpub.strategies.base import PYTHON_PACKAGES, SITE_PACKAGES, STAGING, BuildRequest
+from funcpub.targets import TargetPlatform
 
 NO_REMOTE_BUILD = ensure(
     "SCM_DO_BUILD_DURING_DEPLOYMENT",
@@ -40,6 +41,15 @@ NO_REMOTE_BUILD = ensure(
     "dependencies are in the package; Azure must not rebuild them",
 )
 WORK: Final = "work"  # scratch files of the build inside the staging folder
+REQUIRES_PYTHON_HINT: Final = (
+    "pin versions that support the app's Python (their Requires-Python), or set "
+    "--python-version to the version the app runs on"
+)
+HASH_HINT: Final = (
+    "the lock no longer matches what the index serves (or the file was tampered with): "
+    "check the index, then run `funcpub lock` again"
+)
+_HASH_MARKERS: Final = ("hash mismatch", "do not match the hashes")  # uv, pip
 BINARY_HINT: Final = (
     "pin a version that has a manylinux wheel for the target, or use --build docker or "
     "--build remote"
@@ -105,10 +115,15 @@ class LocalStrategy:
             return BuildResult(python_packages=None)
         if request.installer == "pip":
             require_pip()
-            _warn_about_pip_markers(request, reporter)
+            warn_about_pip_markers(request.target, reporter)
         reporter.step(f"installing dependencies for {request.target.describe()}")
         first = _install(request, root=root, staging=staging, reporter=reporter)
         from_source: tuple[SourcePackage, ...] = ()
+        if not first.ok and _hash_mismatch(first):
+            raise BuildError(
+                failure_message("a file does not match its --hash in the requirements", first),
+                hint=HASH_HINT,
+            )
         if not first.ok:
             from_source = _install_from_sources(
                 request, root=root, staging=staging, reporter=reporter, failure=first
@@ -116,25 +131,27 @@ class LocalStrategy:
         return _checked_result(request, staging, from_source)
 
 
-def _warn_about_pip_markers(request: BuildRequest, reporter: BuildReporter) -> None:
+def warn_about_pip_markers(target: TargetPlatform, reporter: BuildReporter) -> None:
     """pip judges `python_version`, `sys_platform`… by its own interpreter (pypa/pip#11664)."""
     host = f"{sys.version_info.major}.{sys.version_info.minor}"
     machine = platform.machine().lower()
     if (
-        host == request.target.python_version
+        host == target.python_version
         and sys.platform == "linux"
-        and machine
-        in {
-            request.target.arch,
-            "amd64" if request.target.arch == "x86_64" else request.target.arch,
-        }
+        and machine in {target.arch, "amd64" if target.arch == "x86_64" else target.arch}
     ):
         return
     reporter.warn(
         f"pip evaluates environment markers for this machine (Python {host}, {sys.platform} "
-        f"{machine}), not for the target (Python {request.target.python_version}, linux "
-        f"{request.target.arch}); use --installer uv to resolve markers for the target"
+        f"{machine}), not for the target (Python {target.python_version}, linux "
+        f"{target.arch}); use --installer uv to resolve markers for the target"
     )
+
+
+def _hash_mismatch(result: CommandResult) -> bool:
+    """Whether pip or uv refused a download because of a hash in the requirements."""
+    text = result.tail_text().lower()
+    return any(marker in text for marker in _HASH_MARKERS)
 
 
 def _install(
@@ -229,6 +246,13 @@ def _checked_result(
     request: BuildRequest, staging: Path, from_source: tuple[SourcePackage, ...]
 ) -> BuildResult:
     site = staging / SITE_PACKAGES
+    mismatches = python_mismatches(read_distributions(site), request.target)
+    if mismatches:
+        msg = (
+            f"{len(mismatches)} distribution(s) do not support Python "
+            f"{request.target.python_version}: {'; '.join(mismatches)}"
+        )
+        raise BuildError(msg, hint=REQUIRES_PYTHON_HINT)
     problems = check_binaries(site, request.target)
     if problems:
         shown = "\n".join(f"  {problem.describe()}" for problem in problems[:20])

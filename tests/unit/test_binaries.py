@@ -12,6 +12,7 @@ from elftools.elf.elffile import ELFFile
 from elftools.elf.gnuversions import GNUVerNeedSection
 
 from funcpub.build.binaries import check_binaries, file_problem
+from funcpub.build.distributions import Distribution, python_mismatches
 from funcpub.targets import TargetPlatform, target_platform
 from tests.wheelhouse import CPYTHON
 
@@ -139,3 +140,21 @@ def test_files_are_named_with_their_distribution_and_wheel_tags_are_checked(
 
 def test_an_empty_or_missing_tree_has_no_problems(tmp_path: Path) -> None:
     assert check_binaries(tmp_path / "missing", TARGET) == ()
+
+
+@pytest.mark.parametrize(
+    ("requires_python", "refused"),
+    [
+        (">=3.11.4", False),
+        ("<3.10", True),
+        (">=3.12", True),
+        ("~=3.8", False),
+        ("not a spec", False),
+    ],
+)
+def test_requires_python_against_the_target(requires_python: str, refused: bool) -> None:
+    dist = Distribution(
+        name="x", version="1", tags=frozenset(), files=(), requires_python=requires_python
+    )
+    found = python_mismatches([dist], target_platform("3.11"))
+    assert found == ((f"x==1 (Requires-Python {requires_python})",) if refused else ())

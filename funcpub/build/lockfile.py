@@ -1,0 +1,92 @@
+"""`funcpub lock`: direct requirements resolved into a pinned, hashed lock for the target.
+
+With uv (the default), `uv pip compile --python-platform --python-version` resolves for Azure's
+platform: markers, wheel tags and Requires-Python are the target's. With `--installer pip`,
+pip-tools' `pip-compile` runs in funcpub's own interpreter and resolves for it: markers and
+Requires-Python are this machine's (funcpub warns when they differ from the target's). Both
+write every version pinned with the hashes of its files, so a build installs exactly those
+files or fails (pip and uv check hashes when a requirements file has them).
+
+The lock is written to a temporary file (seeded with the previous lock, whose pins both tools
+keep unless `--upgrade`) and renamed into place only when the tool succeeded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from funcpub.build.base import BuildReporter
+from funcpub.build.tools import failure_message, run_step
+from funcpub.errors import BuildError
+from funcpub.options import Installer
+from funcpub.targets import TargetPlatform
+
+COMPILE_COMMAND: Final = "funcpub lock"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LockRequest:
+    """What to resolve, for which target, with which tool, into which file."""
+
+    source: Path  # the direct requirements (requirements.in)
+    output: Path  # the lock (requirements.txt)
+    target: TargetPlatform
+    installer: Installer
+    upgrade: bool = False
+
+
+def lock_command(request: LockRequest, output: Path, *, root: Path) -> tuple[str, ...]:
+    """The resolver's command line (run in `root`), writing to `output`."""
+    target = request.target
+    upgrade = ("--upgrade",) if request.upgrade else ()
+    source = os.path.relpath(request.source, root)  # as the lock's "via -r" comments name it
+    if request.installer == "uv":
+        return (
+            *("uv", "pip", "compile", source, "--python", sys.executable),
+            *("--python-platform", target.uv_platform, "--python-version", target.python_version),
+            *("--generate-hashes", "--emit-index-url", "--emit-find-links", *upgrade),
+            *("--custom-compile-command", COMPILE_COMMAND, "--output-file", str(output)),
+        )
+    return (
+        *(sys.executable, "-m", "piptools", "compile", "--generate-hashes", "--allow-unsafe"),
+        *("--strip-extras", "--emit-index-url", "--emit-find-links", *upgrade),
+        *("--output-file", str(output), source),
+    )
+
+
+def write_lock(request: LockRequest, *, root: Path, reporter: BuildReporter) -> int:
+    """Resolve and write the lock; the number of pinned requirements. BuildError on failure."""
+    request.output.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(
+        prefix=f".{request.output.name}.", suffix=".tmp", dir=request.output.parent
+    )
+    os.close(handle)
+    temporary = Path(name)
+    try:
+        if request.output.is_file():
+            shutil.copyfile(request.output, temporary)  # the tools keep its pins
+        env = {"CUSTOM_COMPILE_COMMAND": COMPILE_COMMAND}
+        result = run_step(
+            lock_command(request, temporary, root=root), cwd=root, reporter=reporter, env=env
+        )
+        if not result.ok:
+            raise BuildError(
+                failure_message(f"resolving {request.source.name} failed", result),
+                hint="check the requirements and the index settings; -v shows the full output",
+            )
+        temporary.replace(request.output)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return pinned_count(request.output)
+
+
+def pinned_count(lock: Path) -> int:
+    """How many `name==version` lines the lock has."""
+    text = lock.read_text(encoding="utf-8")
+    return sum(1 for line in text.splitlines() if "==" in line and not line.startswith((" ", "#")))
