@@ -20,7 +20,6 @@ import shutil
 import tempfile
 import time
 import zipfile
-import zlib
 from collections import deque
 from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,6 +27,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final, Protocol
+
+from zlib_ng import zlib_ng
 
 from funcpub.errors import EXIT_INTERRUPTED, BuildError, ConfigError, FuncpubError
 from funcpub.ignore import IncludedFile
@@ -344,12 +345,12 @@ def default_workers() -> int:
 
 def deflate(entry: IncludedFile, content: bytes | None, level: int) -> Deflated:
     """Deflate one entry as zipfile does (raw deflate, 1 MiB writes), into a spooled file."""
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -15)
+    compressor = zlib_ng.compressobj(level, zlib_ng.DEFLATED, -15)
     payload = tempfile.SpooledTemporaryFile(max_size=SPOOL_LIMIT)  # noqa: SIM115 - returned
     crc = size = 0
     try:
         for chunk in (content,) if content is not None else _chunks(entry):
-            crc = zlib.crc32(chunk, crc)
+            crc = zlib_ng.crc32(chunk, crc)
             size += len(chunk)
             payload.write(compressor.compress(chunk))
         payload.write(compressor.flush())

@@ -20,12 +20,13 @@ import os
 import shutil
 import tempfile
 import time
-import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
+
+from zlib_ng import zlib_ng
 
 from funcpub.build.base import BuildReporter, BuildResult
 from funcpub.build.cachekey import CacheKey
@@ -246,7 +247,7 @@ def _age(seconds: float) -> str:
 class DeflatedEntries:
     """Level 2: the deflated zip entries of one cached tree (a `package.DeflatedStore`).
 
-    One blob per compression level and zlib version, with an index by archive path. A pack
+    One blob per compression level and zlib-ng version, with an index by archive path. A pack
     that finds no index deflates the tree's entries and keeps them; later packs copy them.
     """
 
@@ -316,7 +317,7 @@ class DeflatedEntries:
         return self._index
 
     def _path(self, compresslevel: int, suffix: str) -> Path:
-        name = f"level{compresslevel}-zlib{zlib.ZLIB_RUNTIME_VERSION}{suffix}"
+        name = f"level{compresslevel}-zlib-ng{zlib_ng.ZLIBNG_VERSION}{suffix}"
         return self.folder / DEFLATED / name
 
 

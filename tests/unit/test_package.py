@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
+from zlib_ng import zlib_ng
 
 from funcpub import package
 from funcpub.errors import BuildError, ConfigError
@@ -346,7 +347,7 @@ def test_entry_over_4_gib(tmp_path: Path, sparse_folder: Path) -> None:
 def zipfile_reference(
     files: Iterable[IncludedFile], destination: Path, *, zip64_above: int = 1 << 30
 ) -> bytes:
-    """The archive zipfile's own streaming writer makes of the same entries."""
+    """The archive zipfile's own streaming writer makes of the same entries (with zlib-ng)."""
     with zipfile.ZipFile(destination, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
         for entry in sorted(files, key=lambda item: item.relpath.encode()):
             info = zipfile.ZipInfo(entry.relpath, date_time=DEFAULT_TIMESTAMP)
@@ -366,6 +367,13 @@ def big_tree(root: Path) -> None:
     make_tree(root, tree)
 
 
+@pytest.fixture
+def zipfile_with_zlib_ng(monkeypatch: pytest.MonkeyPatch) -> None:
+    """zipfile deflating with zlib-ng, as funcpub does."""
+    monkeypatch.setattr(zipfile, "zlib", zlib_ng)
+
+
+@pytest.mark.usefixtures("zipfile_with_zlib_ng")
 def test_the_same_bytes_with_one_worker_or_many(tmp_path: Path) -> None:
     big_tree(tmp_path / "app")
     files = included(tmp_path / "app")
@@ -375,6 +383,7 @@ def test_the_same_bytes_with_one_worker_or_many(tmp_path: Path) -> None:
     assert one.path.read_bytes() == zipfile_reference(files, tmp_path / "reference.zip")
 
 
+@pytest.mark.usefixtures("zipfile_with_zlib_ng")
 def test_the_central_directory_matches_zipfile_with_zip64(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
