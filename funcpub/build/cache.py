@@ -30,6 +30,7 @@ from zlib_ng import zlib_ng
 
 from funcpub.build.base import BuildReporter, BuildResult
 from funcpub.build.cachekey import CacheKey
+from funcpub.build.staging import swap_folder
 from funcpub.ignore import IncludedFile
 from funcpub.package import Deflated
 from funcpub.usercache import cache_dir, exclusive, lock_file, try_lock
@@ -173,14 +174,7 @@ def _store(
 
 def _swap(incoming: Path, folder: Path) -> None:
     previous = folder.with_name(f"{INCOMING_PREFIX}{folder.name}-old{os.getpid()}")
-    if folder.exists():
-        folder.rename(previous)
-    try:
-        incoming.rename(folder)
-    except BaseException:
-        if previous.exists():
-            previous.rename(folder)
-        raise
+    swap_folder(incoming, folder, previous=previous)
     shutil.rmtree(previous, ignore_errors=True)
 
 

@@ -47,20 +47,26 @@ def write_python_packages(root: Path, built: Path) -> None:
     previous = root / (incoming.name.replace(".new-", ".old-"))
     try:
         shutil.copytree(built, incoming, symlinks=True, dirs_exist_ok=True)
-        if target.exists() or target.is_symlink():
-            target.rename(previous)
-        try:
-            incoming.rename(target)
-        except BaseException:
-            if previous.exists():
-                previous.rename(target)
-            raise
+        swap_folder(incoming, target, previous=previous)
     except OSError as exc:
         msg = f"cannot write {target}: {exc.strerror or exc}"
         raise BuildError(msg, hint="the previous .python_packages is unchanged") from None
     finally:
         shutil.rmtree(incoming, ignore_errors=True)
         _remove(previous)
+
+
+def swap_folder(incoming: Path, target: Path, *, previous: Path) -> None:
+    """Put `incoming` at `target` with two renames, the old `target` moved to `previous` (for
+    the caller to remove); if the second rename fails, the old `target` is put back."""
+    if target.exists() or target.is_symlink():
+        target.rename(previous)
+    try:
+        incoming.rename(target)
+    except BaseException:
+        if previous.exists():
+            previous.rename(target)
+        raise
 
 
 def _remove(path: Path) -> None:

@@ -117,7 +117,8 @@ def test_refresh_resolves_again_and_a_failed_refresh_keeps_the_entry(
 
     with monkeypatch.context() as patched:
         patched.setattr(LocalStrategy, "build", broken)
-        code, _, err = invoke(capsys, "pack", str(app), "--build", "local", "--refresh")
+        argv = ("pack", str(app), "--build", "local", "--refresh", "-o", str(app.parent / "x.zip"))
+        code, _, err = invoke(capsys, *argv)
     assert code == 4
     assert "the index went away" in err
     assert entries() == [key]  # no half-built entry, no leftover incoming folder

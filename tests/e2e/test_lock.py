@@ -42,7 +42,10 @@ def test_the_lock_pins_and_hashes_everything(
     assert "funcpub lock" in lock  # the command that regenerates it
     assert "2 pinned requirement(s) with hashes" in out
 
-    code, _, err = invoke(capsys, "pack", str(app), "--build", "local", "--installer", installer)
+    out = str(app.parent / "out.zip")
+    code, _, err = invoke(
+        capsys, "pack", str(app), "--build", "local", "--installer", installer, "-o", out
+    )
     assert code == 0, err
     assert "alpha==1.0, beta==1.0" in err
 
@@ -100,7 +103,7 @@ def test_a_wrong_hash_stops_the_build(
     text = lock.read_text(encoding="utf-8")
     lock.write_text(re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, text, count=1))
     argv = ("pack", str(app), "--build", "local", "--installer", installer, "--no-smoke")
-    code, _, err = invoke(capsys, *argv)
+    code, _, err = invoke(capsys, *argv, "-o", str(app.parent / "out.zip"))
     assert code == 4
     assert "does not match its --hash in the requirements" in err
     assert "funcpub lock" in err  # the hint
@@ -116,6 +119,7 @@ def test_requires_python_excluding_the_target_is_refused(
     write_wheel(legacy, "oldonly", "1.0", "py3-none-any", files, requires_python="<3.10")
     app = make_app(f"--find-links {legacy}", "oldonly")
     argv = ("pack", str(app), "--build", "local", "--installer", installer, "--no-smoke")
+    argv += ("-o", str(tmp_path / "out.zip"))
     code, _, err = invoke(capsys, *argv)
     assert code == 4
     assert "oldonly" in err
