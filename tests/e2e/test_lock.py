@@ -118,8 +118,18 @@ def test_requires_python_excluding_the_target_is_refused(
     files = {"oldonly/__init__.py": ""}
     write_wheel(legacy, "oldonly", "1.0", "py3-none-any", files, requires_python="<3.10")
     app = make_app(f"--find-links {legacy}", "oldonly")
-    argv = ("pack", str(app), "--build", "local", "--installer", installer, "--no-smoke")
-    argv += ("-o", str(tmp_path / "out.zip"))
+    output = str(tmp_path / "out.zip")
+    argv = (
+        "pack",
+        str(app),
+        "--build",
+        "local",
+        "--installer",
+        installer,
+        "--no-smoke",
+        "-o",
+        output,
+    )
     code, _, err = invoke(capsys, *argv)
     assert code == 4
     assert "oldonly" in err
