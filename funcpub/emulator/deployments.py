@@ -3,8 +3,9 @@
 Like KuduLite (FetchDeploymentManager / DeploymentManager): a `temp-xxxxxxxx` record exists
 before the 202 is sent; the pushed zip is extracted (the "fetch", logged on the temporary
 record, which is marked Failed when the archive is unsafe or broken); then a real record with a
-32-hex id goes Pending (0) -> Building (1) -> Success (4) | Failed (3). The emulator's "build"
-swaps the extracted release in as the site's wwwroot, restarts the site's Functions host and
+32-hex id goes Pending (0) -> Building (1) -> Success (4) | Failed (3). When the site's settings
+ask for it, Oryx builds the extracted files (funcpub.emulator.oryx: pip into .python_packages);
+then the release is swapped in as the site's wwwroot, the site's Functions host restarts and
 indexes the app. Indexing errors do not fail the deployment (Kudu does not know about them; the
 host status and function list show them). One deployment per site at a time (the lock -> 409).
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from funcpub.emulator.faults import Faults
+from funcpub.emulator.oryx import BuildFailedError, build_skipped, oryx_build
 from funcpub.emulator.records import (
     BUILDING,
     FAILED,
@@ -39,7 +41,7 @@ from funcpub.emulator.records import (
     SiteRecord,
 )
 from funcpub.emulator.runtime import Runtimes, index_record
-from funcpub.emulator.sites import site_dir, truthy, utc_now, wwwroot
+from funcpub.emulator.sites import site_dir, utc_now, wwwroot
 from funcpub.emulator.state import Store
 
 LOG: Final = logging.getLogger("funcpub.emulator.kudu")
@@ -246,7 +248,7 @@ class Deployments:
         try:
             self._build(push, record, release, log)
         except Exception as exc:  # any failure ends this record, not the thread
-            if not isinstance(exc, DeploymentFailedError):
+            if not isinstance(exc, (DeploymentFailedError, BuildFailedError)):
                 LOG.exception("deployment %s of %s failed", record.id, push.site_key)
             if release.resolve() != wwwroot(self._data_dir, site).resolve():
                 shutil.rmtree(release, ignore_errors=True)
@@ -308,28 +310,19 @@ class Deployments:
         )
         log(f"Repository path is {release}", parent=details)
         site = self._site(push.site_key)
-        self._log_build_settings(site, log, details)
         self._apply_deploy_fault(push.site_key)
-        self._install(site, record, release, log)
+        self._install(site, record, self._oryx(site, release, log, details), log)
 
-    def _log_build_settings(self, site: SiteRecord, log: _Log, parent: str) -> None:
-        settings = site.app_settings
-        if truthy(settings.get("SCM_DO_BUILD_DURING_DEPLOYMENT")):
-            log(
-                "SCM_DO_BUILD_DURING_DEPLOYMENT is set, but the funcpub emulator has no remote "
-                "(Oryx) build yet: the package is deployed as-is, requirements.txt is NOT "
-                "installed.",
-                LOG_WARNING,
-                parent=parent,
-            )
-        else:
-            log("Build is off (SCM_DO_BUILD_DURING_DEPLOYMENT is not true).", parent=parent)
-        if settings.get("WEBSITE_RUN_FROM_PACKAGE", "").strip() == "1":
-            log(
-                "WEBSITE_RUN_FROM_PACKAGE=1: Azure mounts the package from "
-                "/home/data/SitePackages; the emulator extracts it into wwwroot.",
-                parent=parent,
-            )
+    def _oryx(self, site: SiteRecord, release: Path, log: _Log, parent: str) -> Path:
+        """The folder to deploy: the pushed files, or Oryx's build of them (a new release)."""
+        skipped = build_skipped(site.app_settings)
+        if skipped is not None:
+            log(skipped, parent=parent)
+            return release
+        output = release.with_name(uuid.uuid4().hex)
+        oryx_build(site, release, output, cache=self._data_dir / "cache" / "pip", log=log)
+        shutil.rmtree(release, ignore_errors=True)
+        return output
 
     def _apply_deploy_fault(self, site_key: str) -> None:
         rule = self._faults.take("deploy", "POST", site_key, site_key)
