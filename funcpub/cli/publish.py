@@ -232,7 +232,7 @@ def _warn_settings(plan: Plan, console: Console) -> None:
 
 def _check_strategy(plan: Plan) -> None:
     """Only strategies whose build exists in this version may deploy."""
-    if plan.strategy not in {"local", "none"}:
+    if plan.strategy not in {"local", "remote", "none"}:
         msg = f"publishing with a {plan.strategy} build is not available in this funcpub version"
         raise BuildError(
             msg, hint="publish with --build local, or build .python_packages and use --build none"

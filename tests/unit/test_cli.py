@@ -235,6 +235,14 @@ def test_dry_run_of_a_remote_build_drops_python_packages(
     assert plan["ships_python_packages"] is False
     assert plan["files"]["count"] == len(HELLO_FILES)
     assert {c["key"] for c in plan["setting_changes"]} >= {"SCM_DO_BUILD_DURING_DEPLOYMENT"}
+    warning = (
+        "leaving the app's .python_packages out of the package: the remote build installs"
+        " requirements.txt on Azure"
+    )
+    assert plan["warnings"] == [warning]
+    code, _, err = invoke(capsys, "publish", "my-app", str(hello), "--dry-run")
+    assert code == 0
+    assert warning in " ".join(err.split())
 
 
 def test_dry_run_of_an_invalid_app_exits_3(capsys: pytest.CaptureFixture[str], hello: Path) -> None:
