@@ -189,12 +189,17 @@ def _probe(python: str) -> tuple[str, str] | None:
 def pip_environment(settings: Mapping[str, str], home: Path) -> dict[str, str]:
     """The build's environment: the app settings (as on Kudu), never this machine's pip setup."""
     basic = {name: os.environ[name] for name in BASIC_ENVIRONMENT if name in os.environ}
+    quiet = {  # the app's settings may say otherwise
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_PROGRESS_BAR": "off",
+        "PIP_ROOT_USER_ACTION": "ignore",  # Oryx's build container runs pip as root too
+    }
     return {
         **basic,
+        **quiet,
         **settings,
         "HOME": str(home),
         "PIP_CONFIG_FILE": os.devnull,  # no pip.conf of this machine or user
-        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "PYTHONUNBUFFERED": "1",
     }
 
