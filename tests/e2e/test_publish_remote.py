@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from funcpub.emulator import Emulator
+from funcpub.emulator.records import PlanSku
 from tests.clirun import invoke
 from tests.e2e.conftest import MakeApp
 from tests.e2e.test_publish_local import FUNCTION_APP
@@ -66,12 +67,14 @@ def test_publish_builds_remotely_by_default(
     assert not (remote_app / ".python_packages").exists()
 
 
+@pytest.mark.parametrize("plan", ["EP1", "P1v3"])  # Elastic Premium, Dedicated
 def test_the_build_settings_are_fixed_and_no_other_setting_is_lost(
     capsys: pytest.CaptureFixture[str],
     client: Emulator,
     remote_app: Path,
     offline: dict[str, str],
     ca_bundle: str,
+    plan: PlanSku,
 ) -> None:
     before = {
         **offline,
@@ -80,7 +83,7 @@ def test_the_build_settings_are_fixed_and_no_other_setting_is_lost(
         "BUILD_FLAGS": "Off",
         "UNRELATED": "kept-as-it-is",
     }
-    site = client.create_app("fixed-app", app_settings=before)
+    site = client.create_app("fixed-app", app_settings=before, plan=plan)
     before = dict(client.site("fixed-app").app_settings)
     code, out, _ = invoke(capsys, "publish", "fixed-app", str(remote_app), "--dry-run")
     assert code == 0
