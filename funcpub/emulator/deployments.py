@@ -47,6 +47,7 @@ from funcpub.emulator.state import Store
 LOG: Final = logging.getLogger("funcpub.emulator.kudu")
 CHUNK: Final = 1 << 20
 MAX_KEPT: Final = 10  # Kudu keeps the 10 newest successful deployments
+STOP_WAIT: Final = 10.0  # seconds `close` waits for each running deployment
 _DRIVE = re.compile(r"[A-Za-z]:")
 
 
@@ -166,6 +167,8 @@ class Deployments:
         self._data_dir = data_dir
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
+        self._stopping = threading.Event()
+        self._threads: set[threading.Thread] = set()
 
     def upload_dir(self) -> Path:
         """Where pushed zips are streamed to before a deployment picks them up."""
@@ -194,6 +197,8 @@ class Deployments:
                 name=f"deploy-{push.site_key}",
                 daemon=True,
             )
+            with self._guard:
+                self._threads.add(thread)
             thread.start()
         except BaseException:
             lock.release()
@@ -232,6 +237,16 @@ class Deployments:
             push.package.unlink(missing_ok=True)
             lock.release()
             running.done.set()
+            with self._guard:
+                self._threads.discard(threading.current_thread())
+
+    def close(self) -> None:
+        """Stop running builds (pip is killed at its next output line) and wait for them."""
+        self._stopping.set()
+        with self._guard:
+            running = list(self._threads)
+        for thread in running:
+            thread.join(STOP_WAIT)
 
     def _deploy(self, push: PushRequest, temp_id: str) -> Deployment:
         site = self._site(push.site_key)
@@ -320,7 +335,8 @@ class Deployments:
             log(skipped, parent=parent)
             return release
         output = release.with_name(uuid.uuid4().hex)
-        oryx_build(site, release, output, cache=self._data_dir / "cache" / "pip", log=log)
+        cache = self._data_dir / "cache" / "pip"
+        oryx_build(site, release, output, cache=cache, log=log, stopping=self._stopping)
         shutil.rmtree(release, ignore_errors=True)
         return output
 

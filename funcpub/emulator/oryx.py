@@ -18,6 +18,7 @@ import secrets
 import shlex
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -81,11 +82,23 @@ def python_version(site: SiteRecord) -> str:
     return match.group(1)
 
 
-def oryx_build(site: SiteRecord, source: Path, output: Path, *, cache: Path, log: BuildLog) -> None:
-    """Build `source` into `output` (a new folder), logging like Oryx; removed again on failure."""
+def oryx_build(
+    site: SiteRecord,
+    source: Path,
+    output: Path,
+    *,
+    cache: Path,
+    log: BuildLog,
+    stopping: threading.Event,
+) -> None:
+    """Build `source` into `output` (a new folder), logging like Oryx; removed again on failure.
+
+    Once `stopping` is set (the emulator stops), pip is killed at its next output line.
+    """
     top = log("Running oryx build...")
     try:
-        _build(site, source, output, cache=cache, log=_Details(log, top))
+        details = _Details(log, top, stopping)
+        _build(site, source, output, cache=cache, log=details)
     except BaseException:
         shutil.rmtree(output, ignore_errors=True)
         raise
@@ -94,11 +107,15 @@ def oryx_build(site: SiteRecord, source: Path, output: Path, *, cache: Path, log
 class _Details:
     """Detail lines under one top-level log entry."""
 
-    def __init__(self, log: BuildLog, parent: str) -> None:
+    def __init__(self, log: BuildLog, parent: str, stopping: threading.Event) -> None:
         self._log = log
         self._parent = parent
+        self._stopping = stopping
 
     def __call__(self, message: str, kind: int = LOG_MESSAGE) -> None:
+        if self._stopping.is_set():
+            msg = "The build was stopped: the emulator is shutting down."
+            raise BuildFailedError(msg)
         self._log(message, kind, parent=self._parent)
 
 

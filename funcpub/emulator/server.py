@@ -192,6 +192,7 @@ class Emulator:
         self._site_servers.clear()
         self._main = None
         if self._context is not None:
+            self._context.deployments.close()
             self._context.runtimes.close()
             self._context = None
         (self.data_dir / SERVER_FILE).unlink(missing_ok=True)

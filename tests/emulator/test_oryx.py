@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from funcpub.emulator import Emulator, SiteInfo
+from funcpub.emulator import Emulator, FaultRule, SiteInfo
+from funcpub.emulator.records import FAILED, site_key
+from funcpub.emulator.state import Store
 from tests.emulator_fixtures import Kudu, zip_of
 from tests.wheelhouse import write_wheel
 
@@ -155,3 +157,22 @@ def test_settings_that_skip_the_build(
     assert any(m.startswith(reason) for m in log)
     assert "Running oryx build..." not in log
     assert not (emulator.site("no-build").wwwroot / ".python_packages").exists()
+
+
+def test_stopping_the_emulator_stops_a_build(tmp_path: Path, wheels: Path) -> None:
+    emulator = Emulator(tmp_path / "data").start()
+    try:
+        site = emulator.create_app("stopped", app_settings=offline(wheels))
+        emulator.faults.add(FaultRule(role="deploy", site="stopped", delay=1.0))
+        pushed = Kudu(site, str(emulator.ca_bundle)).push(package(tmp_path, "beta\n"))
+        assert pushed.status_code == 202
+    finally:
+        emulator.stop()  # while the deployment waits to build
+    store = Store(tmp_path / "data")
+    (record,) = [d for d in store.deployments(site_key("stopped")) if not d.is_temp]
+    assert record.status == FAILED
+    logged = store.logs(site_key("stopped"), record.id) or ()
+    messages = [entry.message for entry in logged]
+    assert "The build was stopped: the emulator is shutting down." in messages
+    releases = tmp_path / "data" / "sites" / "stopped" / "releases"
+    assert not any(releases.iterdir()), "neither the pushed files nor a build are left"
