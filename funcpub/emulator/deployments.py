@@ -394,6 +394,8 @@ class Deployments:
     def _succeed(self, site_key: str, deployment_id: str) -> Deployment:
         _Log(self._store, site_key, deployment_id)("Deployment successful.")
         now = utc_now()
+        # Active first: whoever sees the record succeed also sees it active.
+        self._store.update_site(site_key, lambda s: replace(s, active_deployment=deployment_id))
         record = self._store.update_deployment(
             site_key,
             deployment_id,
@@ -407,7 +409,6 @@ class Deployments:
                 last_success_end_time=now,
             ),
         )
-        self._store.update_site(site_key, lambda s: replace(s, active_deployment=deployment_id))
         self._purge(site_key)
         return record
 
