@@ -86,19 +86,18 @@ def _download(context: Context, site: SiteRecord, url: str, folder: Path) -> Pat
         with requests.get(
             url, headers=headers, verify=verify, stream=True, timeout=DOWNLOAD_TIMEOUT
         ) as response:
-            if response.status_code != 200:
-                msg = f"downloading the package answered HTTP {response.status_code}"
-                raise PackageError(msg)
-            with target.open("wb") as sink:
-                for chunk in response.iter_content(CHUNK):
-                    sink.write(chunk)
+            status = response.status_code
+            if status == 200:
+                with target.open("wb") as sink:
+                    for chunk in response.iter_content(CHUNK):
+                        sink.write(chunk)
     except requests.RequestException as error:
         target.unlink(missing_ok=True)
         msg = f"cannot download the package: {type(error).__name__}"
         raise PackageError(msg) from None
-    except PackageError:
-        target.unlink(missing_ok=True)
-        raise
+    if status != 200:
+        msg = f"downloading the package answered HTTP {status}"
+        raise PackageError(msg)
     return target
 
 
