@@ -51,6 +51,7 @@ SAS_CLOCK_SKEW: Final = timedelta(minutes=5)
 STORAGE_SETTING: Final = "AzureWebJobsStorage"
 MI_RESOURCE_SETTING: Final = "WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID"
 SYSTEM_ASSIGNED: Final = "SystemAssigned"
+AUTH_CODES: Final = frozenset({"AuthenticationFailed", "InvalidAuthenticationInfo"})
 CONTRIBUTOR_HINT: Final = (
     "the signed-in identity needs Storage Blob Data Contributor on the app's storage account"
 )
@@ -256,10 +257,11 @@ def _storage_errors(account: StorageAccount) -> Iterator[None]:
         msg = f"cannot reach {where}: {_first_line(error)}"
         raise DeployError(msg, hint="check the network and the app's storage settings") from None
     except HttpResponseError as error:
-        code = getattr(error, "error_code", None) or ""
+        raw_code = getattr(error, "error_code", None)  # set by the storage SDK
+        code = str(getattr(raw_code, "value", raw_code) or "")
         detail = f"HTTP {error.status_code}" + (f" {code}" if code else "")
         msg = f"{where} refused the package upload: {detail}"
-        if error.status_code in (401, 403):
+        if error.status_code in (401, 403) or code in AUTH_CODES:
             hint = CONTRIBUTOR_HINT if account.identity_based else _key_hint(code)
             raise AuthError(msg, hint=hint) from None
         hint = "publish again; check the storage account in the portal"
