@@ -25,6 +25,7 @@ PLAN_NAMES: Final[Mapping[HostingPlan, str]] = {
     "consumption": "Linux Consumption (Y1)",
     "flex": "Flex Consumption (FC1)",
 }
+WINDOWS_REFUSED: Final = "refused: Python function apps run on Linux only"
 # Plans whose apps can have deployment slots (Flex Consumption has none).
 PLANS_WITH_SLOTS: Final = frozenset({"premium", "dedicated", "consumption"})
 
@@ -54,7 +55,8 @@ def describe_delivery(delivery: DeliveryName, strategy: StrategyName) -> str:
 
 def delivery_table(strategy: StrategyName) -> tuple[tuple[str, str], ...]:
     """(plan, delivery path) for every plan: what the dry run shows."""
-    return tuple(
+    paths = tuple(
         (name, describe_delivery(delivery_for(plan, strategy), strategy))
         for plan, name in PLAN_NAMES.items()
     )
+    return (*paths, ("Windows (any plan)", WINDOWS_REFUSED))

@@ -191,10 +191,10 @@ def upload_package(
                 progress_hook=lambda current, total: on_progress(current, total or size),
             )
         url = blob.url
-    return _stored(account, name, url)
+    return stored_package(account, name, url)
 
 
-def _stored(account: StorageAccount, name: str, url: str) -> StoredPackage:
+def stored_package(account: StorageAccount, name: str, url: str) -> StoredPackage:
     """The settings that make the app run the blob at `url`."""
     if account.identity_based:
         settings = {"WEBSITE_RUN_FROM_PACKAGE": url, MI_RESOURCE_SETTING: account.app_identity}
