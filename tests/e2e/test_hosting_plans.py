@@ -10,6 +10,7 @@ token, a deployment id in the answer and a transient 404 before it can be polled
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import stat
 import uuid
@@ -26,6 +27,7 @@ from funcpub.deploy.timing import SYSTEM_CLOCK
 from funcpub.emulator import Emulator
 from funcpub.errors import AuthError, DeployError
 from tests.azurite_fixtures import Azurite
+from tests.clirun import invoke
 from tests.e2e.test_deploy_emulator import FAST, HELLO, Recorder, package, run
 from tests.emulator_fixtures import Kudu
 
@@ -243,3 +245,36 @@ def test_premium_and_dedicated_slots_use_zipdeploy(
     assert emulator.site(name, "staging").active_deployment == result.deployment_id
     assert emulator.site(name).active_deployment is None
     assert GREETING in answers(emulator, result, "staging")
+
+
+@pytest.mark.azurite
+def test_the_sas_is_never_printed(
+    storage_emulator: Emulator,
+    azurite: Azurite,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`funcpub publish` to a Consumption app, plain and --json: the SAS appears nowhere."""
+    storage_emulator.create_app(
+        "y1-cli", plan="Y1", app_settings={"AzureWebJobsStorage": azurite.connection_string}
+    )
+    for name, value in storage_emulator.client_env().items():
+        monkeypatch.setenv(name, value)
+    caplog.set_level(logging.DEBUG)
+    signatures, outputs = [], []
+    for json_flag in ([], ["--json"]):
+        code, out, err = invoke(
+            capsys, "publish", "y1-cli", str(HELLO), "--build", "none", "-o",
+            str(tmp_path / f"y1{len(json_flag)}.zip"), *json_flag,
+        )  # fmt: skip
+        assert code == 0, err
+        url = storage_emulator.site("y1-cli").app_settings["WEBSITE_RUN_FROM_PACKAGE"]
+        signatures.append(signature(url))
+        outputs += [out, err]
+    assert len(set(signatures)) == 2  # each publish uploads and signs a new package
+    assert '"value": "***"' in outputs[2]  # the --json applied change, masked
+    logs = "\n".join(record.getMessage() for record in caplog.records)
+    for secret in signatures:
+        assert all(secret not in text for text in [*outputs, logs])
