@@ -41,7 +41,13 @@ from funcpub.deploy.changes import (
     skipped_changes,
 )
 from funcpub.deploy.cloud import CloudProfile, cloud_profile
-from funcpub.deploy.delivery import Delivery, Shipment, Stage, choose_delivery
+from funcpub.deploy.delivery import (
+    Delivery,
+    DeliveryReporter,
+    Shipment,
+    Stage,
+    choose_delivery,
+)
 from funcpub.deploy.kudu import LATEST, ScmClient, scm_client
 from funcpub.deploy.lock import lock_key, publish_lock
 from funcpub.deploy.timing import DEFAULT_TIMING, SYSTEM_CLOCK, Clock, Timing
@@ -97,18 +103,8 @@ class DeployOptions:
     show_keys: bool = False  # function URLs with ?code=<key>
 
 
-class DeployReporter(Protocol):
+class DeployReporter(DeliveryReporter, Protocol):
     """Where a deploy reports what it does (funcpub.console.Console implements it)."""
-
-    def step(self, message: str) -> None: ...
-
-    def warn(self, message: str) -> None: ...
-
-    def upload_progress(self, sent: int, total: int) -> None: ...
-
-    def deployment_log(self, line: str) -> None: ...
-
-    def secret(self, value: str) -> None: ...
 
     def deployed(self, result: DeployResult, artifact: Artifact) -> None:
         """The deploy succeeded (a pipeline turns this into output variables)."""
