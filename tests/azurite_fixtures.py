@@ -1,7 +1,7 @@
 """Azurite, the official Azure Storage emulator, as the storage account of emulated apps.
 
 `scripts/azurite-setup` installs the npm package `azurite` into the CI cache and `scripts/test`
-exports its `azurite-blob` launcher as FUNCPUB_AZURITE. One Azurite per test session serves
+exports its `azurite-blob` launcher as AZURITE_BLOB_LAUNCHER. One Azurite per test session serves
 HTTPS with a certificate from a CA shared with every `storage_emulator`, so the emulated
 sites (and funcpub, through REQUESTS_CA_BUNDLE) trust real `https://` SAS URLs, and it runs
 with `--oauth basic`, accepting the Entra tokens the emulator issues for
@@ -27,7 +27,7 @@ import pytest
 from funcpub.emulator import Emulator
 from funcpub.emulator.tls import ensure_tls, tls_files
 
-LAUNCHER_ENV: Final = "FUNCPUB_AZURITE"
+LAUNCHER_ENV: Final = "AZURITE_BLOB_LAUNCHER"
 ACCOUNT: Final = "devstoreaccount1"
 # Azurite's published development key (https://learn.microsoft.com/azure/storage/common/storage-use-azurite).
 ACCOUNT_KEY: Final = (
@@ -60,7 +60,7 @@ class Azurite:
 
 
 def find_launcher() -> str | None:
-    """The `azurite-blob` launcher: FUNCPUB_AZURITE, the CI cache, or the PATH."""
+    """The `azurite-blob` launcher: AZURITE_BLOB_LAUNCHER, the CI cache, or the PATH."""
     if configured := os.environ.get(LAUNCHER_ENV):
         return configured if Path(configured).is_file() else None
     cache = Path(os.environ.get("FUNCPUB_CI_CACHE", Path.home() / ".cache" / "funcpub-ci"))
