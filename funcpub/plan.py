@@ -19,6 +19,7 @@ from funcpub.appsettings import (
     change_to_dict,
     plan_settings,
 )
+from funcpub.hosting import delivery_table
 from funcpub.ignore import FileSelection
 from funcpub.options import Options, StrategyName
 from funcpub.process import Command
@@ -79,6 +80,8 @@ class Plan:
     findings: tuple[Finding, ...]
     refused_settings: tuple[RefusedSetting, ...] = ()  # settings of a file not published, why
     warnings: tuple[str, ...] = ()  # about the settings (e.g. a v2 app on an old pinned host)
+    # (hosting plan, how the package gets there): the app's plan, read at deploy time, decides
+    delivery: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -143,6 +146,7 @@ def make_plan(
         findings=report.findings,
         refused_settings=planned.refused,
         warnings=planned.warnings,
+        delivery=delivery_table(strategy.name) if app_name else (),
     )
 
 
