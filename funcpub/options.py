@@ -45,6 +45,12 @@ _SLOT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,57}[A-Za-z0-9])?")
 # Azure resource group names: 1-90 of letters, digits, _ - . ( ), not ending with a period.
 _RESOURCE_GROUP = re.compile(r"[\w().-]{0,89}[\w()-]")
 _SUBSCRIPTION_ID = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
+# An image reference: [registry[:port]/]name[:tag][@digest], lower-case path components.
+_IMAGE_REFERENCE = re.compile(
+    r"(?:[A-Za-z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+)
+_NETWORK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def _parse_python_version(value: str) -> str:
@@ -93,6 +99,30 @@ def _parse_subscription(value: str) -> str:
     return value
 
 
+def _parse_image(key: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if not _IMAGE_REFERENCE.fullmatch(value):
+            msg = f"{key} must be an image reference such as python:3.11-bookworm, got {value!r}"
+            raise ConfigError(msg)
+        return value
+
+    return parse
+
+
+def _parse_network(value: str) -> str:
+    if not _NETWORK_NAME.fullmatch(value):
+        msg = f"docker-network must be a network name such as none or bridge, got {value!r}"
+        raise ConfigError(msg)
+    return value
+
+
+def _parse_path(value: str) -> str:
+    if not value.strip():
+        msg = "dockerfile must be a path to a Dockerfile, got an empty value"
+        raise ConfigError(msg)
+    return value
+
+
 PARSERS: Final[Mapping[str, Callable[[str], str]]] = {
     "build": _choice("build", get_args(StrategyName)),
     "python-version": _parse_python_version,
@@ -102,7 +132,14 @@ PARSERS: Final[Mapping[str, Callable[[str], str]]] = {
     "cloud": _choice("cloud", get_args(CloudName)),
     "subscription": _parse_subscription,
     "resource-group": _parse_resource_group,
+    "dockerfile": _parse_path,
+    "image": _parse_image("image"),
+    "base-image": _parse_image("base-image"),
+    "docker-network": _parse_network,
+    "pull": _choice("pull", ("true", "false")),
 }
+# Keys only a docker build reads: the run's summary lists them for docker builds only.
+DOCKER_KEYS: Final = ("dockerfile", "image", "base-image", "docker-network", "pull")
 
 
 def env_var(key: str) -> str:
@@ -125,6 +162,17 @@ class AppSetting:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DockerSettings:
+    """How `--build docker` gets its image and runs its container."""
+
+    dockerfile: Path | None = None  # the user's Dockerfile (absolute); None: funcpub's own
+    image: str | None = None  # a prebuilt image: no image build at all
+    base_image: str | None = None  # BASE_IMAGE of the Dockerfile; None: Azure's Python image
+    network: str | None = None  # the container's network (`none` for offline builds)
+    pull: bool = False  # pull the base image (or --image) and rebuild, even when present
+
+
+@dataclass(frozen=True, kw_only=True)
 class Options:
     """The effective configuration of one run."""
 
@@ -140,6 +188,7 @@ class Options:
     sources: Mapping[str, Source]
     warnings: tuple[str, ...] = field(default=())
     app_settings: tuple[AppSetting, ...] = field(default=())
+    docker: DockerSettings = field(default_factory=DockerSettings)
 
     def summary(self) -> tuple[tuple[str, str, Source], ...]:
         """(key, value, where it came from) for every setting, printed at the start of a run."""
@@ -153,6 +202,14 @@ class Options:
             "subscription": self.subscription or "(from the environment)",
             "resource-group": self.resource_group or "(looked up)",
         }
+        if self.build == "docker":
+            values |= {
+                "dockerfile": str(self.docker.dockerfile or "(funcpub's own)"),
+                "image": self.docker.image or "(built from the Dockerfile)",
+                "base-image": self.docker.base_image or "(Azure's Python image)",
+                "docker-network": self.docker.network or "(the engine's default)",
+                "pull": "true" if self.docker.pull else "false",
+            }
         rows = [(key, value, self.sources[key]) for key, value in values.items()]
         for item in self.app_settings:
             shown = shown_value(item.key, item.value, public=item.public)
@@ -288,6 +345,31 @@ def resolve_options(
         sources=sources,
         warnings=_unknown_env_warnings(environ),
         app_settings=resolve_app_settings(read_pyproject_app_settings(app_root), app_settings),
+        docker=_docker_settings(app_root, values, sources),
+    )
+
+
+def _docker_settings(
+    app_root: Path, values: Mapping[str, str | None], sources: Mapping[str, Source]
+) -> DockerSettings:
+    """The docker keys; a Dockerfile path is relative to the app in pyproject.toml, else to here."""
+    dockerfile = values["dockerfile"]
+    path = None
+    if dockerfile is not None:
+        base = app_root if sources["dockerfile"] == "pyproject.toml" else Path.cwd()
+        path = (base / dockerfile).resolve()
+        if not path.is_file():
+            msg = f"the Dockerfile {path} does not exist (dockerfile from {sources['dockerfile']})"
+            raise ConfigError(msg, hint="pass the path of a Dockerfile, or drop the option")
+    if path is not None and values["image"] is not None:
+        msg = "dockerfile and image cannot be combined: an image is used as it is, never built"
+        raise ConfigError(msg, hint="drop one of the two")
+    return DockerSettings(
+        dockerfile=path,
+        image=values["image"],
+        base_image=values["base-image"],
+        network=values["docker-network"],
+        pull=values["pull"] == "true",
     )
 
 

@@ -77,8 +77,12 @@ def smoke_import(
     root: Path,
     scratch: Path,
     reporter: BuildReporter,
+    image: str | None = None,
 ) -> SmokeOutcome:
-    """Index the packaged app in a fresh interpreter; BuildError when it does not import."""
+    """Index the packaged app in a fresh interpreter; BuildError when it does not import.
+
+    Without a host interpreter of the version, a docker build's `image` runs it instead.
+    """
     if mode == "off":
         return SmokeOutcome(ran=False, python=None, detail="skipped (--no-smoke)")
     python = find_interpreter(python_version, root=root, reporter=reporter)
