@@ -37,7 +37,7 @@ def engine_errors(doing: str) -> Iterator[None]:
         explanation = error.explanation or str(error)
         msg = f"the container engine refused {doing}: {_text(explanation)}"
         raise ContainerError(msg, hint=ENGINE_HINT) from None
-    except (docker.errors.DockerException, requests.RequestException, OSError) as error:
+    except (docker.errors.DockerException, requests.RequestException) as error:
         raise _unreachable(doing, error) from None
 
 
@@ -48,7 +48,7 @@ def _text(value: object) -> str:
 def _unreachable(doing: str, error: BaseException) -> ContainerError:
     text = str(error)
     address = engine_address()
-    if isinstance(error, PermissionError) or "Permission denied" in text:
+    if "Permission denied" in text:
         msg = f"no permission to use the container engine at {address} ({doing})"
         return ContainerError(msg, hint=PERMISSION_HINT)
     msg = f"cannot reach a container engine at {address} ({doing}): {text}"

@@ -24,6 +24,7 @@ from typing import Final
 import docker
 import docker.errors
 from docker.models.containers import Container
+from docker.utils.socket import frames_iter
 
 from funcpub.build.base import BuildReporter
 from funcpub.container.archive import extract_output_archive, write_input_archive
@@ -71,15 +72,17 @@ class BuildContainer:
             with engine_errors("copying files into the build container"):
                 self._container.put_archive("/", archive)
 
-    def get(self, path: str, destination: Path) -> bool:
-        """Copy `path` (a folder) out into `destination`, owned by this user; False if missing."""
-        try:
-            with engine_errors("copying the build out of the container"):
+    def get(self, path: str, destination: Path, *, owner: tuple[int, int] | None = None) -> bool:
+        """Copy `path` out into `destination`, owned by `owner` (default: this user).
+
+        False when `path` does not exist in the container.
+        """
+        with engine_errors("copying the build out of the container"):
+            try:
                 chunks, _ = self._container.get_archive(path)
-                owner = (os.getuid(), os.getgid()) if hasattr(os, "getuid") else (0, 0)
-                extract_output_archive(chunks, destination, owner=owner)
-        except docker.errors.NotFound:
-            return False
+            except docker.errors.NotFound:
+                return False
+            extract_output_archive(chunks, destination, owner=owner or invoking_user())
         return True
 
     def run(
@@ -103,7 +106,7 @@ class BuildContainer:
                 self.id, list(argv), workdir=workdir, environment=dict(environment or {})
             )["Id"]
             with _Watchdog(timeout, self._container.kill) as watchdog:
-                for line in _lines(api.exec_start(exec_id, stream=True)):
+                for line in _lines(_exec_output(api, exec_id)):
                     shown = self.hide(line)
                     tail.append(shown)
                     if not quiet:
@@ -140,6 +143,25 @@ class _Watchdog:
         self.fired = True
         with contextlib.suppress(docker.errors.DockerException):
             self._stop()
+
+
+def _exec_output(api: docker.APIClient, exec_id: str) -> Iterator[bytes]:
+    """Start an exec and yield its output (stdout and stderr), closing the connection after."""
+    sock = api.exec_start(exec_id, socket=True)
+    try:
+        for _stream, data in frames_iter(sock, tty=False):  # type: ignore[no-untyped-call]
+            yield data
+    finally:
+        # docker-py keeps the HTTP response on the socket; closing it releases the connection.
+        response = getattr(sock, "_response", None)
+        (response or sock).close()
+
+
+def invoking_user() -> tuple[int, int]:
+    """(uid, gid) of this process: who owns what comes out of a container."""
+    if hasattr(os, "getuid"):
+        return os.getuid(), os.getgid()
+    return 0, 0  # pragma: no cover - Windows: files get the user's default ownership
 
 
 def _lines(chunks: Iterable[bytes]) -> Iterator[str]:

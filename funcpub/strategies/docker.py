@@ -109,7 +109,8 @@ class DockerStrategy:
                     what = "installing the requirements in the build container failed"
                     raise BuildError(failure_message(what, result), hint=INSTALL_HINT)
                 container.get(f"{OUTPUT}/{PYTHON_PACKAGES}", staging)
-        return dataclasses.replace(checked_result(request, staging, (), built_on_target=True), image=image)
+        checked = checked_result(request, staging, (), built_on_target=True)
+        return dataclasses.replace(checked, image=image)
 
 
 def _check_python(container: BuildContainer, image: str, version: str) -> None:
