@@ -13,7 +13,9 @@ import docker
 import docker.errors
 import pytest
 
+from funcpub.container.engine import connect
 from funcpub.container.images import LABEL
+from funcpub.errors import ContainerError
 
 BASE_IMAGE_ENV = "FUNCPUB_TEST_BASE_IMAGE"
 DEFAULT_BASE_IMAGE = "funcpub-ci-base:bookworm"
@@ -29,15 +31,12 @@ def unavailable(reason: str) -> None:
 
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
-    """A client of the engine DOCKER_HOST names."""
+    """A client of the engine DOCKER_HOST names (funcpub's own connection)."""
     try:
-        client = docker.from_env(version="auto")
-        client.ping()
-    except (docker.errors.DockerException, OSError) as error:
-        unavailable(f"no Docker engine: {error}")
-        raise  # unreachable: unavailable() skips or fails
-    yield client
-    client.close()
+        with connect() as client:
+            yield client
+    except ContainerError as error:
+        unavailable(f"no Docker engine: {error.message}")
 
 
 @pytest.fixture(scope="session")

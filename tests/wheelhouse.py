@@ -80,7 +80,8 @@ def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
     library = os.path.join(NAME, "_" + NAME + sysconfig.get_config_var("EXT_SUFFIX"))
     include = "-I" + sysconfig.get_paths()["include"]
     compiler = os.environ.get("CC", "cc")
-    subprocess.run([compiler, "-shared", "-fPIC", "-O1", include, "ext.c", "-o", library], check=True)
+    command = [compiler, "-shared", "-fPIC", "-O1", include, "ext.c", "-o", library]
+    subprocess.run(command, check=True)
     return _pure_build_wheel(wheel_directory, config_settings, metadata_directory)
 """
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Final
 
 import docker
@@ -24,8 +25,22 @@ PERMISSION_HINT: Final = (
 
 
 def engine_address() -> str:
-    """Where the engine is expected: DOCKER_HOST, else the default socket."""
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    """Where the engine is expected: DOCKER_HOST, else the platform's default."""
+    default = "npipe:////./pipe/docker_engine" if os.name == "nt" else "unix:///var/run/docker.sock"
+    return os.environ.get("DOCKER_HOST") or default
+
+
+def _check_socket(address: str) -> None:
+    """A Unix socket that is missing or not ours fails here, before the SDK tries it."""
+    if not address.startswith("unix://"):
+        return
+    path = Path(address.removeprefix("unix://"))
+    if not path.exists():
+        msg = f"cannot reach a container engine at {address}: {path} does not exist"
+        raise ContainerError(msg, hint=ENGINE_HINT)
+    if not os.access(path, os.R_OK | os.W_OK):
+        msg = f"no permission to use the container engine at {address}"
+        raise ContainerError(msg, hint=PERMISSION_HINT)
 
 
 @contextmanager
@@ -58,6 +73,7 @@ def _unreachable(doing: str, error: BaseException) -> ContainerError:
 @contextmanager
 def connect() -> Iterator[docker.DockerClient]:
     """A client of the engine the environment names (API version negotiated), closed after."""
+    _check_socket(engine_address())
     with engine_errors("the connection"):
         client = docker.from_env(version="auto")
         client.ping()
