@@ -45,9 +45,11 @@ _SLOT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,57}[A-Za-z0-9])?")
 # Azure resource group names: 1-90 of letters, digits, _ - . ( ), not ending with a period.
 _RESOURCE_GROUP = re.compile(r"[\w().-]{0,89}[\w()-]")
 _SUBSCRIPTION_ID = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
-# An image reference: [registry[:port]/]name[:tag][@digest], lower-case path components.
+# An image reference: [registry[:port]/]name[:tag][@digest]; a registry has a dot, a port or
+# is localhost, the path components are lower case.
 _IMAGE_REFERENCE = re.compile(
-    r"(?:[A-Za-z0-9.-]+(?::\d+)?/)?[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
+    r"(?:(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::\d+)?/|[A-Za-z0-9-]+:\d+/)?"
+    r"[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
     r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
 )
 _NETWORK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
