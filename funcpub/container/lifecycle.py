@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import docker
 import docker.errors
@@ -146,11 +146,15 @@ class _Watchdog:
 
 
 def _exec_output(api: docker.APIClient, exec_id: str) -> Iterator[bytes]:
-    """Start an exec and yield its output (stdout and stderr), closing the connection after."""
-    sock = api.exec_start(exec_id, socket=True)
+    """Start an exec and yield its output (stdout and stderr)."""
+    for _stream, data in frames(api.exec_start(exec_id, socket=True)):
+        yield data
+
+
+def frames(sock: Any) -> Iterator[tuple[int, bytes]]:
+    """(stream, data) of an exec's socket (1 stdout, 2 stderr) to its end, then close it."""
     try:
-        for _stream, data in frames_iter(sock, tty=False):  # type: ignore[no-untyped-call]
-            yield data
+        yield from frames_iter(sock, tty=False)  # type: ignore[no-untyped-call]
     finally:
         # docker-py keeps the HTTP response on the socket; closing it releases the connection.
         response = getattr(sock, "_response", None)

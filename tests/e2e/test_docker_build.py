@@ -19,6 +19,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from funcpub.build import smoke
 from funcpub.build.base import NullReporter
 from funcpub.cli import run
 from funcpub.container.lifecycle import build_container
@@ -245,3 +246,22 @@ def test_publish_a_docker_build_to_the_emulator(
     assert answer["status"] == 200
     assert answer["body"] == "alpha and beta; compiled C says hello"
     assert not (app / ".python_packages").exists()
+
+
+def test_without_a_local_python_the_smoke_import_runs_in_the_image(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    base_image: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(smoke, "find_interpreter", lambda *_args, **_kwargs: None)
+    app = make_app("azure-functions", "alpha", "cgreet", function_app=NATIVE_APP)
+    code, output = pack(capsys, app, base_image, "--smoke")
+    assert code == 0, output
+    assert "smoke import: no local Python of the version; using a container of" in output
+    assert "smoke import passed (functions: native)" in output
+    broken = NATIVE_APP.replace("import cgreet", "import cgreet\nimport not_installed")
+    (app / "function_app.py").write_text(broken)
+    code, output = pack(capsys, app, base_image, "--smoke")
+    assert code == 4, output
+    assert "No module named 'not_installed'" in output
