@@ -80,13 +80,6 @@ def _choice(name: str, choices: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
-def _parse_slot(value: str) -> str:
-    if not _SLOT_NAME.fullmatch(value):
-        msg = f"slot must be letters, digits and hyphens (1-59 characters), got {value!r}"
-        raise ConfigError(msg)
-    return value
-
-
 def _parse_resource_group(value: str) -> str:
     if not _RESOURCE_GROUP.fullmatch(value):
         msg = f"resource-group is not a valid resource group name: {value!r}"
@@ -94,28 +87,16 @@ def _parse_resource_group(value: str) -> str:
     return value
 
 
-def _parse_subscription(value: str) -> str:
-    if not _SUBSCRIPTION_ID.fullmatch(value):
-        msg = f"subscription must be a subscription id (a GUID), got {value!r}"
-        raise ConfigError(msg)
-    return value
+def _matching(pattern: re.Pattern[str], expected: str) -> Callable[[str], str]:
+    """A parser of values `pattern` matches in full; `expected` says what they must be."""
 
-
-def _parse_image(key: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
-        if not _IMAGE_REFERENCE.fullmatch(value):
-            msg = f"{key} must be an image reference such as python:3.11-bookworm, got {value!r}"
+        if not pattern.fullmatch(value):
+            msg = f"{expected}, got {value!r}"
             raise ConfigError(msg)
         return value
 
     return parse
-
-
-def _parse_network(value: str) -> str:
-    if not _NETWORK_NAME.fullmatch(value):
-        msg = f"docker-network must be a network name such as none or bridge, got {value!r}"
-        raise ConfigError(msg)
-    return value
 
 
 def _parse_path(value: str) -> str:
@@ -130,14 +111,18 @@ PARSERS: Final[Mapping[str, Callable[[str], str]]] = {
     "python-version": _parse_python_version,
     "functions-version": _parse_functions_version,
     "installer": _choice("installer", get_args(Installer)),
-    "slot": _parse_slot,
+    "slot": _matching(_SLOT_NAME, "slot must be letters, digits and hyphens (1-59 characters)"),
     "cloud": _choice("cloud", get_args(CloudName)),
-    "subscription": _parse_subscription,
+    "subscription": _matching(_SUBSCRIPTION_ID, "subscription must be a subscription id (a GUID)"),
     "resource-group": _parse_resource_group,
     "dockerfile": _parse_path,
-    "image": _parse_image("image"),
-    "base-image": _parse_image("base-image"),
-    "docker-network": _parse_network,
+    "image": _matching(_IMAGE_REFERENCE, "image must be an image reference like python:3.11"),
+    "base-image": _matching(
+        _IMAGE_REFERENCE, "base-image must be an image reference like python:3.11"
+    ),
+    "docker-network": _matching(
+        _NETWORK_NAME, "docker-network must be a network name such as none or bridge"
+    ),
     "pull": _choice("pull", ("true", "false")),
 }
 # Keys only a docker build reads: the run's summary lists them for docker builds only.
