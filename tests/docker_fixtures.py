@@ -17,7 +17,7 @@ from funcpub.container.engine import connect
 from funcpub.container.images import LABEL
 from funcpub.errors import ContainerError
 
-BASE_IMAGE_ENV = "FUNCPUB_TEST_BASE_IMAGE"
+BASE_IMAGE_ENV = "DOCKER_TEST_BASE_IMAGE"
 DEFAULT_BASE_IMAGE = "funcpub-ci-base:bookworm"
 SETUP = "run scripts/docker-setup (as root) or start Docker and build the base image"
 

@@ -185,7 +185,6 @@ def test_secrets_stay_out_of_the_output_and_the_image(
 ) -> None:
     secret = "s3cr3t-index-token-4711"
     monkeypatch.setenv("FUNCPUB_TEST_INDEX_TOKEN", secret)
-    monkeypatch.setenv("PIP_TRUSTED_HOST", f"user:{secret}@localhost")
     app = make_app("alpha")
     requirements = app / "requirements.txt"
     requirements.write_text(
@@ -199,6 +198,24 @@ def test_secrets_stay_out_of_the_output_and_the_image(
     history = json.dumps(docker_client.images.get(tag).history())
     inspect = json.dumps(docker_client.images.get(tag).attrs)
     assert secret not in history + inspect
+
+
+def test_funcpub_keep_container_keeps_a_failed_build_for_debugging(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    base_image: str,
+    docker_client: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = funcpub_containers(docker_client)
+    monkeypatch.setenv("FUNCPUB_KEEP_CONTAINER", "1")
+    code, output = pack(capsys, make_app("no-such-distribution"), base_image)
+    kept = funcpub_containers(docker_client) - before
+    for container in kept:
+        docker_client.containers.get(container).remove(force=True)
+    assert code == 4, output
+    (container,) = kept
+    assert f"remove it with: docker rm -f {container}" in output
 
 
 def test_ctrl_c_during_the_install_removes_the_container(
