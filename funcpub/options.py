@@ -35,7 +35,10 @@ ENV_PREFIX: Final = "FUNCPUB_"
 EMULATOR_URL_ENV: Final = "FUNCPUB_EMULATOR_URL"  # the emulator cloud's endpoints
 EMULATOR_DATA_ENV: Final = "FUNCPUB_EMULATOR_DATA"  # `funcpub emulator`'s default data dir
 CI_ENV: Final = "FUNCPUB_CI"  # force a CI flavour or turn CI mode off (funcpub.cimode)
-OTHER_ENV_VARIABLES: Final = frozenset({EMULATOR_URL_ENV, EMULATOR_DATA_ENV, CI_ENV})
+KEEP_CONTAINER_ENV: Final = "FUNCPUB_KEEP_CONTAINER"  # `1`: keep a docker build's container
+OTHER_ENV_VARIABLES: Final = frozenset(
+    {EMULATOR_URL_ENV, EMULATOR_DATA_ENV, CI_ENV, KEEP_CONTAINER_ENV}
+)
 # `[tool.funcpub.app-settings]`: app settings to publish (a table, not a configuration key).
 APP_SETTINGS_TABLE: Final = "app-settings"
 _PYTHON_VERSION = re.compile(r"3\.\d{1,2}")

@@ -31,10 +31,10 @@ from funcpub.container.archive import extract_output_archive, write_input_archiv
 from funcpub.container.engine import engine_errors
 from funcpub.container.images import LABEL, PLATFORM
 from funcpub.errors import BuildError, ContainerError
+from funcpub.options import KEEP_CONTAINER_ENV
 from funcpub.process import TAIL_LINES, CommandResult
 from funcpub.requirements import redact
 
-KEEP_ENV: Final = "FUNCPUB_KEEP_CONTAINER"
 IDLE: Final = ("tail", "-f", "/dev/null")  # PID 1 of the container: waits for exec'd commands
 _NEWLINES: Final = re.compile(r"\r\n|\r|\n")
 
@@ -210,9 +210,9 @@ def build_container(
 
 
 def _remove(container: Container, reporter: BuildReporter) -> None:
-    if os.environ.get(KEEP_ENV) == "1":
+    if os.environ.get(KEEP_CONTAINER_ENV) == "1":
         reporter.warn(
-            f"keeping the build container {container.short_id} ({KEEP_ENV}=1); "
+            f"keeping the build container {container.short_id} ({KEEP_CONTAINER_ENV}=1); "
             f"remove it with: docker rm -f {container.id}"
         )
         return

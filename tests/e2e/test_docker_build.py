@@ -216,6 +216,7 @@ def test_funcpub_keep_container_keeps_a_failed_build_for_debugging(
     assert code == 4, output
     (container,) = kept
     assert f"remove it with: docker rm -f {container}" in output
+    assert "ignoring unknown environment variable" not in output
 
 
 def test_ctrl_c_during_the_install_removes_the_container(
