@@ -184,11 +184,11 @@ def test_secrets_stay_out_of_the_output_and_the_image(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     secret = "s3cr3t-index-token-4711"
-    monkeypatch.setenv("FUNCPUB_TEST_INDEX_TOKEN", secret)
+    monkeypatch.setenv("PRIVATE_INDEX_TOKEN", secret)
     app = make_app("alpha")
     requirements = app / "requirements.txt"
     requirements.write_text(
-        "--find-links file:///tokens/${FUNCPUB_TEST_INDEX_TOKEN}\n" + requirements.read_text()
+        "--find-links file:///tokens/${PRIVATE_INDEX_TOKEN}\n" + requirements.read_text()
     )
     code, output = pack(capsys, app, base_image, "-v", "--no-smoke")
     assert code == 0, output
