@@ -119,7 +119,12 @@ def make_plan(
     strategy = STRATEGIES[options.build]
     target = target_platform(options.python_version)
     requirements = project.relpath(project.requirements_path) if project.requirements_path else None
-    request = BuildRequest(target=target, installer=options.installer, requirements=requirements)
+    request = BuildRequest(
+        target=target,
+        installer=options.installer,
+        requirements=requirements,
+        docker=options.docker,
+    )
     planned = (
         plan_app_settings(project, options, settings)
         if app_name

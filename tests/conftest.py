@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.emulator_fixtures", "tests.azurite_fixtures"]
+pytest_plugins = ["tests.emulator_fixtures", "tests.azurite_fixtures", "tests.docker_fixtures"]
 
 PROJECTS = Path(__file__).parent / "projects"
 ALLOW_PROCESSES = ("subprocess", "docker", "emulator", "azurite", "e2e")
