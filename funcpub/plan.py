@@ -19,6 +19,7 @@ from funcpub.appsettings import (
     change_to_dict,
     plan_settings,
 )
+from funcpub.hosting import delivery_table
 from funcpub.ignore import PYTHON_PACKAGES, FileSelection
 from funcpub.options import Options, StrategyName
 from funcpub.process import Command
@@ -78,9 +79,9 @@ class Plan:
     setting_changes: tuple[SettingChange, ...]
     findings: tuple[Finding, ...]
     refused_settings: tuple[RefusedSetting, ...] = ()  # settings of a file not published, why
-    warnings: tuple[
-        str, ...
-    ] = ()  # e.g. a v2 app on an old pinned host, a dropped .python_packages
+    warnings: tuple[str, ...] = ()  # e.g. a v2 app on an old pinned host
+    # (hosting plan, how the package gets there): the app's plan, read at deploy time, decides
+    delivery: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -118,7 +119,12 @@ def make_plan(
     strategy = STRATEGIES[options.build]
     target = target_platform(options.python_version)
     requirements = project.relpath(project.requirements_path) if project.requirements_path else None
-    request = BuildRequest(target=target, installer=options.installer, requirements=requirements)
+    request = BuildRequest(
+        target=target,
+        installer=options.installer,
+        requirements=requirements,
+        docker=options.docker,
+    )
     planned = (
         plan_app_settings(project, options, settings)
         if app_name
@@ -145,6 +151,7 @@ def make_plan(
         findings=report.findings,
         refused_settings=planned.refused,
         warnings=(*_package_warnings(strategy, selection), *planned.warnings),
+        delivery=delivery_table(strategy.name) if app_name else (),
     )
 
 

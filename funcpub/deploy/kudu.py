@@ -343,6 +343,7 @@ class UploadReceipt:
     location: str | None  # Location: .../api/deployments/latest?deployer=...&time=...
     started: datetime  # UTC, when the accepted upload began
     previous: str | None = None  # the record /latest showed before: never ours
+    deployment_id: str | None = None  # Flex's OneDeploy answers with the record id itself
 
 
 def upload_zip(
@@ -353,8 +354,10 @@ def upload_zip(
     clock: Clock,
     on_progress: Callable[[int, int], None],
     previous: str | None = None,
+    endpoint: str = ZIPDEPLOY,
 ) -> UploadReceipt:
-    """POST the zip to /api/zipdeploy (async), waiting out 409s and retrying 5xx/network errors.
+    """POST the zip to `endpoint` (async zipdeploy, or Flex's OneDeploy), waiting out 409s and
+    retrying 5xx/network errors.
 
     Re-sending is safe: each accepted upload is a new, complete deployment. `previous` is the
     id /latest showed before the upload (see `check_access`), so it is never taken for ours.
@@ -367,7 +370,7 @@ def upload_zip(
             started = datetime.now(timezone.utc)
             body = _ZipBody(stream, size, on_progress)
             try:
-                response = _post_zip(scm, body, size, timing)
+                response = _post_zip(scm, endpoint, body, size, timing)
             except requests.RequestException as error:
                 if body.sent_all and _started_anyway(scm, error, started, previous):
                     return UploadReceipt(
@@ -465,10 +468,14 @@ def latest_id(scm: ScmClient) -> str | None:
 
 
 def _post_zip(
-    scm: ScmClient, body: Callable[[], ProgressReader], size: int, timing: Timing
+    scm: ScmClient,
+    endpoint: str,
+    body: Callable[[], ProgressReader],
+    size: int,
+    timing: Timing,
 ) -> requests.Response:
     headers = {"Content-Type": "application/zip", "Content-Length": str(size)}
-    return scm.request("POST", ZIPDEPLOY, body=body, headers=headers, timeout=timing.upload_timeout)
+    return scm.request("POST", endpoint, body=body, headers=headers, timeout=timing.upload_timeout)
 
 
 def _receipt(response: requests.Response, started: datetime, previous: str | None) -> UploadReceipt:
@@ -477,7 +484,17 @@ def _receipt(response: requests.Response, started: datetime, previous: str | Non
         location=response.headers.get("Location") or None,
         started=started,
         previous=previous,
+        deployment_id=_id_in_body(response),
     )
+
+
+def _id_in_body(response: requests.Response) -> str | None:
+    """Flex answers its publish with the deployment id as a JSON string; zipdeploy with none."""
+    try:
+        value = response.json() if response.content else None
+    except ValueError:
+        return None
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _upload_refused(host: str, response: requests.Response) -> DeployError:
@@ -532,8 +549,11 @@ def find_deployment_id(
     KuduLite's SCM-DEPLOYMENT-ID header is a tracking id for ARM's deploymentStatus API, not
     the record id (GET /api/deployments/{it} is 404), so it is only used when Kudu knows it.
     Otherwise the record comes from the 202's Location (/api/deployments/latest): the newest
-    funcpub record received after the upload began - never an older deployment.
+    funcpub record received after the upload began - never an older deployment. Flex names the
+    record in its answer: that id is the one (it may 404 for a moment, see wait_for_deployment).
     """
+    if receipt.deployment_id:
+        return receipt.deployment_id
     if receipt.tracking_id:
         record = _fetch_record(scm, f"/api/deployments/{receipt.tracking_id}")
         if record is not None:

@@ -66,6 +66,10 @@ class PushRequest:
     author: str
     author_email: str
     tracking_id: str
+    # Flex's OneDeploy: the record id is known at once (no temp record) and the request, not
+    # SCM_DO_BUILD_DURING_DEPLOYMENT, says whether to build.
+    record_id: str | None = None
+    remote_build: bool | None = None
 
 
 @dataclass(kw_only=True)
@@ -208,9 +212,9 @@ class Deployments:
     def _create_temp(self, push: PushRequest) -> Deployment:
         now = utc_now()
         temp = Deployment(
-            id=f"temp-{secrets.token_hex(4)}",
+            id=push.record_id or f"temp-{secrets.token_hex(4)}",
             status=PENDING,
-            status_text="Receiving changes.",
+            status_text="" if push.record_id else "Receiving changes.",
             author=push.author,
             author_email=push.author_email,
             deployer=push.deployer,
@@ -218,7 +222,7 @@ class Deployments:
             progress="",
             received_time=now,
             start_time=now,
-            is_temp=True,
+            is_temp=push.record_id is None,
             tracking_id=push.tracking_id,
         )
         self._store.put_deployment(push.site_key, temp)
@@ -258,7 +262,7 @@ class Deployments:
             shutil.rmtree(release, ignore_errors=True)
             fetch_log(str(exc), LOG_ERROR)
             return self._fail(push.site_key, temp_id, "")
-        record = self._create_record(push)
+        record = self._create_record(push) if push.record_id is None else self._record(push)
         log = _Log(self._store, push.site_key, record.id)
         try:
             self._build(push, record, release, log)
@@ -268,10 +272,23 @@ class Deployments:
             if release.resolve() != wwwroot(self._data_dir, site).resolve():
                 shutil.rmtree(release, ignore_errors=True)
             log(str(exc) or f"An unexpected error occurred: {type(exc).__name__}.", LOG_ERROR)
-            self._store.delete_deployment(push.site_key, temp_id)
+            self._forget_temp(push.site_key, temp_id, record)
             return self._fail(push.site_key, record.id, "")
-        self._store.delete_deployment(push.site_key, temp_id)
+        self._forget_temp(push.site_key, temp_id, record)
         return self._succeed(push.site_key, record.id)
+
+    def _record(self, push: PushRequest) -> Deployment:
+        """The record created with the request (Flex)."""
+        assert push.record_id is not None
+        record = self._store.deployment(push.site_key, push.record_id)
+        if record is None:
+            msg = f"The deployment {push.record_id} no longer exists."
+            raise DeploymentFailedError(msg)
+        return record
+
+    def _forget_temp(self, site_key: str, temp_id: str, record: Deployment) -> None:
+        if temp_id != record.id:
+            self._store.delete_deployment(site_key, temp_id)
 
     def _site(self, site_key: str) -> SiteRecord:
         site = self._store.site(site_key)
@@ -326,11 +343,14 @@ class Deployments:
         log(f"Repository path is {release}", parent=details)
         site = self._site(push.site_key)
         self._apply_deploy_fault(push.site_key)
-        self._install(site, record, self._oryx(site, release, log, details), log)
+        built = self._oryx(site, release, log, details, remote_build=push.remote_build)
+        self._install(site, record, built, log)
 
-    def _oryx(self, site: SiteRecord, release: Path, log: _Log, parent: str) -> Path:
+    def _oryx(
+        self, site: SiteRecord, release: Path, log: _Log, parent: str, *, remote_build: bool | None
+    ) -> Path:
         """The folder to deploy: the pushed files, or Oryx's build of them (a new release)."""
-        skipped = build_skipped(site.app_settings)
+        skipped = build_skipped(site.app_settings, remote_build=remote_build)
         if skipped is not None:
             log(skipped, parent=parent)
             return release

@@ -58,8 +58,13 @@ class BuildLog(Protocol):
     def __call__(self, message: str, kind: int = LOG_MESSAGE, parent: str | None = None) -> str: ...
 
 
-def build_skipped(settings: Mapping[str, str]) -> str | None:
-    """Why Kudu deploys the files as pushed (KuduLite's SiteBuilderFactory); None: Oryx builds."""
+def build_skipped(settings: Mapping[str, str], *, remote_build: bool | None = None) -> str | None:
+    """Why Kudu deploys the files as pushed (KuduLite's SiteBuilderFactory); None: Oryx builds.
+
+    `remote_build` is OneDeploy's `RemoteBuild` query flag (Flex), which decides on its own.
+    """
+    if remote_build is not None:
+        return None if remote_build else "RemoteBuild=false: the package is deployed as pushed."
     if settings.get("WEBSITE_RUN_FROM_PACKAGE", "").strip():
         return "WEBSITE_RUN_FROM_PACKAGE is set: the package runs as pushed, without a build."
     if not truthy(settings.get("SCM_DO_BUILD_DURING_DEPLOYMENT")):
@@ -73,7 +78,12 @@ def build_skipped(settings: Mapping[str, str]) -> str | None:
 
 
 def python_version(site: SiteRecord) -> str:
-    """MAJOR.MINOR from the site's `linuxFxVersion` (`Python|3.11`); BuildFailedError if none."""
+    """MAJOR.MINOR from the site's `linuxFxVersion` (`Python|3.11`); BuildFailedError if none.
+
+    A Flex app has no linuxFxVersion: its runtime is in functionAppConfig.
+    """
+    if site.is_flex:
+        return site.python
     stack = str(site.site_config.get("linuxFxVersion") or "")
     match = _PYTHON_STACK.fullmatch(stack.strip())
     if match is None:

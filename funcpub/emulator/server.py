@@ -328,6 +328,9 @@ class Emulator:
         if parent is None:
             msg = f"there is no app named {app!r}"
             raise KeyError(msg)
+        if parent.is_flex:
+            msg = "Flex Consumption (FC1) apps have no deployment slots"
+            raise ValueError(msg)
         site = new_slot(parent, slot)
         store.add_site(site)
         self._serve_site(site)

@@ -34,6 +34,22 @@ def test_when_kudu_builds(settings: dict[str, str], skipped: str | None) -> None
         assert reason is not None and reason.startswith(skipped)
 
 
+@pytest.mark.parametrize("settings", [{}, BUILD_ON, {**BUILD_ON, "WEBSITE_RUN_FROM_PACKAGE": "1"}])
+def test_onedeploys_remote_build_flag_decides_on_its_own(settings: dict[str, str]) -> None:
+    assert build_skipped(settings, remote_build=True) is None
+    reason = build_skipped(settings, remote_build=False)
+    assert reason is not None and reason.startswith("RemoteBuild=false")
+
+
+def test_a_flex_apps_python_version_comes_from_its_runtime() -> None:
+    site = new_site(
+        "app", subscription_id="s", plan="FC1", python="3.12", functions_version="4",
+        os="linux", resource_group="rg", basic_auth=True, app_settings=None,
+    )  # fmt: skip
+    assert site.site_config.get("linuxFxVersion") == ""
+    assert python_version(site) == "3.12"
+
+
 def test_the_python_version_comes_from_linux_fx_version() -> None:
     site = new_site(
         "app", subscription_id="s", plan="EP1", python="3.12", functions_version="4",
