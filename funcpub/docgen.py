@@ -70,11 +70,29 @@ CONFIG_DOCS: Final[Mapping[str, tuple[str, str]]] = {
     ),
     "subscription": ("the app's subscription", "a subscription id (GUID)"),
     "resource-group": ("the app's resource group", "a resource group name"),
+    "dockerfile": (
+        "the Dockerfile of docker builds (relative to the app in pyproject.toml)",
+        "a path",
+    ),
+    "image": ("a prebuilt image for docker builds (no image build)", "an image reference"),
+    "base-image": (
+        "`BASE_IMAGE` of the docker build's Dockerfile",
+        "an image reference",
+    ),
+    "docker-network": (
+        "the network of the docker build's container (`none`: offline)",
+        "a network name",
+    ),
+    "pull": ("pull the base image and rebuild the docker build's image", "`true`, `false`"),
 }
 UNSET_DEFAULTS: Final[Mapping[str, str]] = {
     "slot": "production (no slot)",
     "subscription": "`AZURE_SUBSCRIPTION_ID`, else the Azure CLI's default",
     "resource-group": "looked up from the app name",
+    "dockerfile": "funcpub's own (`dockerfiles/Dockerfile`)",
+    "image": "built from the Dockerfile",
+    "base-image": "Azure's Functions Python image for the version",
+    "docker-network": "the engine's default",
 }
 
 

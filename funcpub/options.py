@@ -35,7 +35,10 @@ ENV_PREFIX: Final = "FUNCPUB_"
 EMULATOR_URL_ENV: Final = "FUNCPUB_EMULATOR_URL"  # the emulator cloud's endpoints
 EMULATOR_DATA_ENV: Final = "FUNCPUB_EMULATOR_DATA"  # `funcpub emulator`'s default data dir
 CI_ENV: Final = "FUNCPUB_CI"  # force a CI flavour or turn CI mode off (funcpub.cimode)
-OTHER_ENV_VARIABLES: Final = frozenset({EMULATOR_URL_ENV, EMULATOR_DATA_ENV, CI_ENV})
+KEEP_CONTAINER_ENV: Final = "FUNCPUB_KEEP_CONTAINER"  # `1`: keep a docker build's container
+OTHER_ENV_VARIABLES: Final = frozenset(
+    {EMULATOR_URL_ENV, EMULATOR_DATA_ENV, CI_ENV, KEEP_CONTAINER_ENV}
+)
 # `[tool.funcpub.app-settings]`: app settings to publish (a table, not a configuration key).
 APP_SETTINGS_TABLE: Final = "app-settings"
 _PYTHON_VERSION = re.compile(r"3\.\d{1,2}")
@@ -45,6 +48,14 @@ _SLOT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,57}[A-Za-z0-9])?")
 # Azure resource group names: 1-90 of letters, digits, _ - . ( ), not ending with a period.
 _RESOURCE_GROUP = re.compile(r"[\w().-]{0,89}[\w()-]")
 _SUBSCRIPTION_ID = re.compile(r"[0-9A-Fa-f]{8}-(?:[0-9A-Fa-f]{4}-){3}[0-9A-Fa-f]{12}")
+# An image reference: [registry[:port]/]name[:tag][@digest]; a registry has a dot, a port or
+# is localhost, the path components are lower case.
+_IMAGE_REFERENCE = re.compile(
+    r"(?:(?:localhost|[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::\d+)?/|[A-Za-z0-9-]+:\d+/)?"
+    r"[a-z0-9]+(?:[._-]+[a-z0-9]+)*(?:/[a-z0-9]+(?:[._-]+[a-z0-9]+)*)*"
+    r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+)
+_NETWORK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def _parse_python_version(value: str) -> str:
@@ -72,13 +83,6 @@ def _choice(name: str, choices: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
-def _parse_slot(value: str) -> str:
-    if not _SLOT_NAME.fullmatch(value):
-        msg = f"slot must be letters, digits and hyphens (1-59 characters), got {value!r}"
-        raise ConfigError(msg)
-    return value
-
-
 def _parse_resource_group(value: str) -> str:
     if not _RESOURCE_GROUP.fullmatch(value):
         msg = f"resource-group is not a valid resource group name: {value!r}"
@@ -86,9 +90,21 @@ def _parse_resource_group(value: str) -> str:
     return value
 
 
-def _parse_subscription(value: str) -> str:
-    if not _SUBSCRIPTION_ID.fullmatch(value):
-        msg = f"subscription must be a subscription id (a GUID), got {value!r}"
+def _matching(pattern: re.Pattern[str], expected: str) -> Callable[[str], str]:
+    """A parser of values `pattern` matches in full; `expected` says what they must be."""
+
+    def parse(value: str) -> str:
+        if not pattern.fullmatch(value):
+            msg = f"{expected}, got {value!r}"
+            raise ConfigError(msg)
+        return value
+
+    return parse
+
+
+def _parse_path(value: str) -> str:
+    if not value.strip():
+        msg = "dockerfile must be a path to a Dockerfile, got an empty value"
         raise ConfigError(msg)
     return value
 
@@ -98,11 +114,22 @@ PARSERS: Final[Mapping[str, Callable[[str], str]]] = {
     "python-version": _parse_python_version,
     "functions-version": _parse_functions_version,
     "installer": _choice("installer", get_args(Installer)),
-    "slot": _parse_slot,
+    "slot": _matching(_SLOT_NAME, "slot must be letters, digits and hyphens (1-59 characters)"),
     "cloud": _choice("cloud", get_args(CloudName)),
-    "subscription": _parse_subscription,
+    "subscription": _matching(_SUBSCRIPTION_ID, "subscription must be a subscription id (a GUID)"),
     "resource-group": _parse_resource_group,
+    "dockerfile": _parse_path,
+    "image": _matching(_IMAGE_REFERENCE, "image must be an image reference like python:3.11"),
+    "base-image": _matching(
+        _IMAGE_REFERENCE, "base-image must be an image reference like python:3.11"
+    ),
+    "docker-network": _matching(
+        _NETWORK_NAME, "docker-network must be a network name such as none or bridge"
+    ),
+    "pull": _choice("pull", ("true", "false")),
 }
+# Keys only a docker build reads: the run's summary lists them for docker builds only.
+DOCKER_KEYS: Final = ("dockerfile", "image", "base-image", "docker-network", "pull")
 
 
 def env_var(key: str) -> str:
@@ -125,6 +152,17 @@ class AppSetting:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DockerSettings:
+    """How `--build docker` gets its image and runs its container."""
+
+    dockerfile: Path | None = None  # the user's Dockerfile (absolute); None: funcpub's own
+    image: str | None = None  # a prebuilt image: no image build at all
+    base_image: str | None = None  # BASE_IMAGE of the Dockerfile; None: Azure's Python image
+    network: str | None = None  # the container's network (`none` for offline builds)
+    pull: bool = False  # pull the base image (or --image) and rebuild, even when present
+
+
+@dataclass(frozen=True, kw_only=True)
 class Options:
     """The effective configuration of one run."""
 
@@ -140,6 +178,7 @@ class Options:
     sources: Mapping[str, Source]
     warnings: tuple[str, ...] = field(default=())
     app_settings: tuple[AppSetting, ...] = field(default=())
+    docker: DockerSettings = field(default_factory=DockerSettings)
 
     def summary(self) -> tuple[tuple[str, str, Source], ...]:
         """(key, value, where it came from) for every setting, printed at the start of a run."""
@@ -153,6 +192,14 @@ class Options:
             "subscription": self.subscription or "(from the environment)",
             "resource-group": self.resource_group or "(looked up)",
         }
+        if self.build == "docker":
+            values |= {
+                "dockerfile": str(self.docker.dockerfile or "(funcpub's own)"),
+                "image": self.docker.image or "(built from the Dockerfile)",
+                "base-image": self.docker.base_image or "(Azure's Python image)",
+                "docker-network": self.docker.network or "(the engine's default)",
+                "pull": "true" if self.docker.pull else "false",
+            }
         rows = [(key, value, self.sources[key]) for key, value in values.items()]
         for item in self.app_settings:
             shown = shown_value(item.key, item.value, public=item.public)
@@ -288,6 +335,31 @@ def resolve_options(
         sources=sources,
         warnings=_unknown_env_warnings(environ),
         app_settings=resolve_app_settings(read_pyproject_app_settings(app_root), app_settings),
+        docker=_docker_settings(app_root, values, sources),
+    )
+
+
+def _docker_settings(
+    app_root: Path, values: Mapping[str, str | None], sources: Mapping[str, Source]
+) -> DockerSettings:
+    """The docker keys; a Dockerfile path is relative to the app in pyproject.toml, else to here."""
+    dockerfile = values["dockerfile"]
+    path = None
+    if dockerfile is not None:
+        base = app_root if sources["dockerfile"] == "pyproject.toml" else Path.cwd()
+        path = (base / dockerfile).resolve()
+        if not path.is_file():
+            msg = f"the Dockerfile {path} does not exist (dockerfile from {sources['dockerfile']})"
+            raise ConfigError(msg, hint="pass the path of a Dockerfile, or drop the option")
+    if path is not None and values["image"] is not None:
+        msg = "dockerfile and image cannot be combined: an image is used as it is, never built"
+        raise ConfigError(msg, hint="drop one of the two")
+    return DockerSettings(
+        dockerfile=path,
+        image=values["image"],
+        base_image=values["base-image"],
+        network=values["docker-network"],
+        pull=values["pull"] == "true",
     )
 
 

@@ -19,11 +19,12 @@ from funcpub.appsettings import (
     change_to_dict,
     plan_settings,
 )
-from funcpub.ignore import FileSelection
+from funcpub.hosting import delivery_table
+from funcpub.ignore import PYTHON_PACKAGES, FileSelection
 from funcpub.options import Options, StrategyName
 from funcpub.process import Command
 from funcpub.project import FunctionProject, ProgrammingModel
-from funcpub.strategies import STRATEGIES, BuildRequest
+from funcpub.strategies import STRATEGIES, BuildRequest, BuildStrategy
 from funcpub.targets import TargetPlatform, target_platform
 from funcpub.validate import Finding, Report
 
@@ -78,7 +79,9 @@ class Plan:
     setting_changes: tuple[SettingChange, ...]
     findings: tuple[Finding, ...]
     refused_settings: tuple[RefusedSetting, ...] = ()  # settings of a file not published, why
-    warnings: tuple[str, ...] = ()  # about the settings (e.g. a v2 app on an old pinned host)
+    warnings: tuple[str, ...] = ()  # e.g. a v2 app on an old pinned host
+    # (hosting plan, how the package gets there): the app's plan, read at deploy time, decides
+    delivery: tuple[tuple[str, str], ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -116,7 +119,12 @@ def make_plan(
     strategy = STRATEGIES[options.build]
     target = target_platform(options.python_version)
     requirements = project.relpath(project.requirements_path) if project.requirements_path else None
-    request = BuildRequest(target=target, installer=options.installer, requirements=requirements)
+    request = BuildRequest(
+        target=target,
+        installer=options.installer,
+        requirements=requirements,
+        docker=options.docker,
+    )
     planned = (
         plan_app_settings(project, options, settings)
         if app_name
@@ -142,7 +150,18 @@ def make_plan(
         setting_changes=planned.changes,
         findings=report.findings,
         refused_settings=planned.refused,
-        warnings=planned.warnings,
+        warnings=(*_package_warnings(strategy, selection), *planned.warnings),
+        delivery=delivery_table(strategy.name) if app_name else (),
+    )
+
+
+def _package_warnings(strategy: BuildStrategy, selection: FileSelection) -> tuple[str, ...]:
+    """A `.python_packages` of the app's that this build leaves out of the zip."""
+    if strategy.ships_python_packages or f"{PYTHON_PACKAGES}/" not in selection.ignored:
+        return ()
+    return (
+        f"leaving the app's {PYTHON_PACKAGES} out of the package: the {strategy.name} build"
+        " installs requirements.txt on Azure",
     )
 
 

@@ -26,7 +26,7 @@ _USERINFO = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*)://([^/@\s]+)@")
 # pip expands ${NAME} from the environment in requirements files (upper case, digits, _).
 _PLACEHOLDER = re.compile(r"(?:\$\{[A-Z0-9_]+\})+")
 _ARCHIVE = (".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar")
-_INCLUDES: Final = {"-r": False, "--requirement": False, "-c": True, "--constraint": True}
+INCLUDES: Final = {"-r": False, "--requirement": False, "-c": True, "--constraint": True}
 _WITH_VALUE: Final = frozenset(
     {"-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--trusted-host",
      "--use-feature", "--only-binary", "--no-binary", "--config-settings"}
@@ -163,22 +163,22 @@ def _scan_options(
 ) -> None:
     tokens = _split(path, number, line, walk)
     while tokens:
-        option, value, tokens = _take_option(tokens)
-        if option in _INCLUDES and value:
+        option, value, tokens = take_option(tokens)
+        if option in INCLUDES and value:
             _include(
-                path, number, value, walk, stack=stack, constraint=constraint or _INCLUDES[option]
+                path, number, value, walk, stack=stack, constraint=constraint or INCLUDES[option]
             )
         elif option in _FLAGS and value is None:
             continue
         elif option not in _WITH_VALUE or not value:
             message = f"pip does not understand the option {redact(option)!r} here"
-            if option in _INCLUDES or option in _WITH_VALUE:
+            if option in INCLUDES or option in _WITH_VALUE:
                 message = f"the option {option} needs a value"
             walk.problems.append(Problem(kind="syntax", file=path, line=number, message=message))
             return
 
 
-def _take_option(tokens: list[str]) -> tuple[str, str | None, list[str]]:
+def take_option(tokens: list[str]) -> tuple[str, str | None, list[str]]:
     """Split `--opt=value`, `--opt value` or `-rfile` off the front of `tokens`."""
     head, rest = tokens[0], tokens[1:]
     if head.startswith("--") and "=" in head:
@@ -186,7 +186,7 @@ def _take_option(tokens: list[str]) -> tuple[str, str | None, list[str]]:
         return option, value, rest
     if len(head) > 2 and head[:2] in ("-r", "-c", "-i", "-f") and not head.startswith("--"):
         return head[:2], head[2:], rest
-    takes_value = head in _INCLUDES or head in _WITH_VALUE
+    takes_value = head in INCLUDES or head in _WITH_VALUE
     if takes_value and rest:
         return head, rest[0], rest[1:]
     return head, None, rest
@@ -209,7 +209,7 @@ def _include(
         _scan_file(included, walk, stack=stack, constraint=constraint)
 
 
-def _split_requirement(line: str) -> tuple[str, list[str]]:
+def split_requirement(line: str) -> tuple[str, list[str]]:
     """pip's rule: the requirement runs until the first token starting with `-`."""
     words = line.split()
     for index, word in enumerate(words):
@@ -221,7 +221,7 @@ def _split_requirement(line: str) -> tuple[str, list[str]]:
 def _per_requirement_problem(options: list[str]) -> str | None:
     tokens = list(options)
     while tokens:
-        option, value, tokens = _take_option(tokens)
+        option, value, tokens = take_option(tokens)
         if option not in _PER_REQUIREMENT:
             return f"pip does not accept the option {redact(option)!r} after a requirement"
         if value is None:
@@ -252,7 +252,7 @@ def _looks_like_path(text: str) -> bool:
     return head.startswith((".", "~")) or "/" in head or "\\" in head
 
 
-def _parse(text: str) -> tuple[EntryKind, str | None] | str:
+def parse_entry(text: str) -> tuple[EntryKind, str | None] | str:
     """(kind, canonical name) of a requirement, or the reason it cannot be parsed."""
     if _URL.match(text):
         return ("local" if text.lower().startswith("file:") else "url"), None
@@ -272,8 +272,8 @@ def _scan_requirement(path: Path, number: int, line: str, walk: _Walk) -> None:
     if line.startswith(("-e", "--editable")):
         walk.entries.append(Entry(kind="editable", file=path, line=number, text=line))
         return
-    text, options = _split_requirement(line)
-    parsed = _parse(text) if text else "no requirement before the options"
+    text, options = split_requirement(line)
+    parsed = parse_entry(text) if text else "no requirement before the options"
     problem = parsed if isinstance(parsed, str) else _per_requirement_problem(options)
     if problem is not None:
         message = f"cannot parse {redact(text or line)!r}: {problem}"
@@ -284,8 +284,8 @@ def _scan_requirement(path: Path, number: int, line: str, walk: _Walk) -> None:
 
 
 def _check_constraint(path: Path, number: int, line: str, walk: _Walk) -> None:
-    text, _ = _split_requirement(line)
-    parsed = _parse(text) if text else "no requirement before the options"
+    text, _ = split_requirement(line)
+    parsed = parse_entry(text) if text else "no requirement before the options"
     if isinstance(parsed, str):
         message = f"cannot parse constraint {redact(text or line)!r}: {parsed}"
         walk.problems.append(Problem(kind="syntax", file=path, line=number, message=message))

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.emulator_fixtures"]
+pytest_plugins = ["tests.emulator_fixtures", "tests.azurite_fixtures", "tests.docker_fixtures"]
 
 PROJECTS = Path(__file__).parent / "projects"
-ALLOW_PROCESSES = ("subprocess", "docker", "emulator", "e2e")
-ALLOW_NETWORK = ("docker", "emulator", "e2e")
+ALLOW_PROCESSES = ("subprocess", "docker", "emulator", "azurite", "e2e")
+ALLOW_NETWORK = ("docker", "emulator", "azurite", "e2e")
 
 
 class GuardError(AssertionError):

@@ -68,6 +68,23 @@ def _tag():
     return f"{python}-{python}-{platform}"
 """
 
+# A real C extension built by the sdist's own backend (`cc`, this interpreter's headers): what a
+# docker build compiles inside the container, and a local build refuses.
+COMPILE_EXTENSION = """
+
+_pure_build_wheel = build_wheel
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    import subprocess, sysconfig
+    library = os.path.join(NAME, "_" + NAME + sysconfig.get_config_var("EXT_SUFFIX"))
+    include = "-I" + sysconfig.get_paths()["include"]
+    compiler = os.environ.get("CC", "cc")
+    command = [compiler, "-shared", "-fPIC", "-O1", include, "ext.c", "-o", library]
+    subprocess.run(command, check=True)
+    return _pure_build_wheel(wheel_directory, config_settings, metadata_directory)
+"""
+
 EXTENSION_SOURCE = r"""
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -124,10 +141,20 @@ def write_wheel(
 
 
 def write_sdist(
-    directory: Path, name: str, version: str, files: Mapping[str, str], *, native: bool = False
+    directory: Path,
+    name: str,
+    version: str,
+    files: Mapping[str, str],
+    *,
+    native: bool = False,
+    compiled: bool = False,
 ) -> Path:
-    """A source distribution with an in-tree backend; `native` builds a platform wheel."""
+    """A source distribution with an in-tree backend; `native` builds a platform wheel.
+
+    `compiled` also compiles `ext.c` into `<name>/_<name><EXT_SUFFIX>` with `cc`.
+    """
     backend = PURE_BACKEND.format(name=name, version=version) + (NATIVE_TAG if native else "")
+    backend += COMPILE_EXTENSION if compiled else ""
     pyproject = textwrap.dedent(f"""\
         [build-system]
         requires = []
@@ -152,6 +179,15 @@ def write_sdist(
             info.size, info.mtime, info.mode = len(data), 1580601600, 0o644
             archive.addfile(info, io.BytesIO(data))
     return path
+
+
+def write_extension_sdist(directory: Path, name: str, version: str) -> Path:
+    """An sdist of package `name` whose `greeting()` comes from a C extension it compiles."""
+    files = {
+        "ext.c": EXTENSION_SOURCE.replace("_fastgreet", f"_{name}"),
+        f"{name}/__init__.py": f"from {name}._{name} import greeting\n",
+    }
+    return write_sdist(directory, name, version, files, native=True, compiled=True)
 
 
 def repack_installed(directory: Path, name: str) -> Path:
@@ -213,6 +249,7 @@ def build_wheelhouse(directory: Path) -> Path:
     )
     write_sdist(directory, "puresd", "1.0", {"puresd/__init__.py": 'WORD = "pure sdist"\n'})
     write_sdist(directory, "nativesd", "1.0", {"nativesd/__init__.py": ""}, native=True)
+    write_extension_sdist(directory, "cgreet", "1.0")
     extension = compile_extension(work).read_bytes()
     write_wheel(
         directory,

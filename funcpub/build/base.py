@@ -31,6 +31,7 @@ class BuildResult:
     installed: tuple[str, ...] = ()  # "name==version" of every distribution, sorted
     built_from_source: tuple[str, ...] = ()  # pure-Python sdists built into wheels here
     warnings: tuple[str, ...] = ()  # binary-check findings a user-built tree keeps (--build none)
+    image: str | None = None  # the container image the build ran in (docker builds)
 
 
 class NullReporter:

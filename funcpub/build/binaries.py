@@ -56,9 +56,17 @@ class BinaryProblem:
         return f"{self.package}: {self.path}: {self.reason}"
 
 
-def check_binaries(site_packages: Path, target: TargetPlatform) -> tuple[BinaryProblem, ...]:
-    """Every problem in the tree, sorted by path; () when it all runs on the target."""
+def check_binaries(
+    site_packages: Path, target: TargetPlatform, *, built_on_target: bool = False
+) -> tuple[BinaryProblem, ...]:
+    """Every problem in the tree, sorted by path; () when it all runs on the target.
+
+    `built_on_target`: the tree was installed on the target platform itself (a docker build's
+    container), so wheels it built from source carry the plain `linux_<arch>` tag; their files
+    still go through every check.
+    """
     distributions = read_distributions(site_packages)
+    local_platform = f"linux_{target.arch}"
     owner = owners(distributions)
     problems = [
         BinaryProblem(
@@ -67,7 +75,9 @@ def check_binaries(site_packages: Path, target: TargetPlatform) -> tuple[BinaryP
             reason=f"its wheel tags ({_tags(dist.tags)}) are not for {target.describe()}",
         )
         for dist in distributions
-        if dist.tags and not runs_on(dist.tags, target)
+        if dist.tags
+        and not runs_on(dist.tags, target)
+        and not (built_on_target and any(tag.platform == local_platform for tag in dist.tags))
     ]
     for relpath, path in _files(site_packages):
         reason = file_problem(path, target)

@@ -57,12 +57,13 @@ def build_request(project: FunctionProject, options: Options) -> BuildRequest:
         target=target_platform(options.python_version),
         installer=options.installer,
         requirements=requirements,
+        docker=options.docker,
     )
 
 
 def default_smoke(strategy: StrategyName) -> SmokeMode:
-    """Local builds import the app when they can; `none` only when asked (it runs nothing)."""
-    return "auto" if strategy == "local" else "off"
+    """Local and docker builds import the app when they can; `none` only when asked."""
+    return "auto" if strategy in ("local", "docker") else "off"
 
 
 @contextmanager
@@ -95,6 +96,7 @@ def staged_package(
             root=project.root,
             scratch=Path(scratch, "smoke"),
             reporter=reporter,
+            image=result.image,
         )
         if build.write_python_packages:
             _write_back(project.root, result, reporter)

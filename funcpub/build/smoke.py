@@ -5,11 +5,13 @@ host indexes it with a fresh interpreter of the target's Python version: its `sy
 the app, `.python_packages/lib/site-packages` and `azure.functions`, as on Azure. So a missing
 requirement (ModuleNotFoundError) or a crash at import time stops the run here. The interpreter
 is this one when its version matches, else the one `uv python find` reports; when there is none
-the smoke import is skipped, and the run says so.
+a docker build runs it with the build image's `python3` (`funcpub.container.smoke`), any other
+build skips it, and the run says so.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from collections.abc import Iterable
@@ -19,6 +21,7 @@ from typing import Final, Literal
 
 from funcpub.build.base import BuildReporter
 from funcpub.build.tools import run_step
+from funcpub.container.smoke import container_python
 from funcpub.emulator.host import FunctionHost, prepare_worker_dir
 from funcpub.errors import BuildError
 from funcpub.ignore import PYTHON_PACKAGES, IncludedFile
@@ -77,11 +80,19 @@ def smoke_import(
     root: Path,
     scratch: Path,
     reporter: BuildReporter,
+    image: str | None = None,
 ) -> SmokeOutcome:
-    """Index the packaged app in a fresh interpreter; BuildError when it does not import."""
+    """Index the packaged app in a fresh interpreter; BuildError when it does not import.
+
+    Without a host interpreter of the version, a docker build's `image` runs it instead.
+    """
     if mode == "off":
         return SmokeOutcome(ran=False, python=None, detail="skipped (--no-smoke)")
     python = find_interpreter(python_version, root=root, reporter=reporter)
+    if python is None and image is not None and os.name == "posix":
+        with container_python(image, scratch, reporter) as proxy:
+            where = f"python3 in a container of {image}"
+            return _index(files, python=proxy, where=where, version=python_version, scratch=scratch)
     if python is None:
         detail = f"skipped: no Python {python_version} interpreter on this machine"
         if mode == "on":
@@ -90,19 +101,25 @@ def smoke_import(
         reporter.warn(f"smoke import {detail} (install it to import the app before deploying)")
         return SmokeOutcome(ran=False, python=None, detail=detail)
     reporter.step(f"smoke import: loading the functions with {python} (Python {python_version})")
+    return _index(files, python=python, where=python, version=python_version, scratch=scratch)
+
+
+def _index(
+    files: Iterable[IncludedFile], *, python: str, where: str, version: str, scratch: Path
+) -> SmokeOutcome:
     wwwroot = lay_out(files, scratch / "wwwroot")
     worker = prepare_worker_dir(scratch / "worker")
     with FunctionHost(wwwroot, python=python, worker_dir=worker) as host:
         result = host.index(SMOKE_TIMEOUT)
     if result.errors:
         lines = "\n".join(result.errors).splitlines()[:MAX_ERROR_LINES]
-        msg = f"the app fails to import with Python {python_version}:\n" + "\n".join(lines)
+        msg = f"the app fails to import with Python {version}:\n" + "\n".join(lines)
         raise BuildError(
             msg,
             hint="add what is missing to requirements.txt or fix the import; --no-smoke skips this",
         )
     names = ", ".join(f.name for f in result.functions) or "none"
-    return SmokeOutcome(ran=True, python=python, detail=f"functions: {names}")
+    return SmokeOutcome(ran=True, python=where, detail=f"functions: {names}")
 
 
 def lay_out(files: Iterable[IncludedFile], wwwroot: Path) -> Path:

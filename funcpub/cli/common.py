@@ -14,7 +14,7 @@ from funcpub.cli.render import count_summary, render_findings
 from funcpub.console import Console
 from funcpub.errors import ValidationError
 from funcpub.ignore import FileSelection, select_files
-from funcpub.options import CommandName, Options, resolve_options
+from funcpub.options import CommandName, Options, StrategyName, resolve_options
 from funcpub.project import FunctionProject
 from funcpub.strategies import STRATEGIES
 from funcpub.validate import Finding, Report, validate
@@ -93,10 +93,15 @@ def load(
 
 
 def validate_loaded(
-    loaded: Loaded, console: Console, selection: FileSelection | None = None
+    loaded: Loaded,
+    console: Console,
+    selection: FileSelection | None = None,
+    *,
+    build: StrategyName | None = None,
 ) -> Report:
     """Validate with the run's versions (validate() selects the files when `selection` is None).
 
+    `build` is the build the run makes (pack, publish): some findings are errors only for one.
     In a pipeline every finding also becomes an annotation at its file and line.
     """
     report = validate(
@@ -104,6 +109,7 @@ def validate_loaded(
         python_version=loaded.options.python_version,
         functions_version=loaded.options.functions_version,
         selection=selection,
+        build=build,
     )
     console.findings(report.findings, loaded.project.root)
     return report
@@ -125,7 +131,7 @@ def prepare(
         project=loaded.project,
         options=loaded.options,
         selection=selection,
-        report=validate_loaded(loaded, console, selection),
+        report=validate_loaded(loaded, console, selection, build=loaded.options.build),
     )
 
 

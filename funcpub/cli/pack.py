@@ -27,6 +27,7 @@ from funcpub.cli.common import (
     prepare,
     require_valid,
 )
+from funcpub.cli.container import BaseImage, Dockerfile, Image, Network, Pull, docker_values
 from funcpub.cli.render import render_artifact
 from funcpub.console import Console
 from funcpub.errors import ConfigError
@@ -79,13 +80,25 @@ def pack(
     no_cache: NoCache = False,
     refresh: Refresh = False,
     cache_ttl: CacheTtl = "24h",
+    dockerfile: Dockerfile = None,
+    image: Image = None,
+    base_image: BaseImage = None,
+    pull: Pull = False,
+    network: Network = None,
 ) -> None:
     """Write the deployment zip: exactly the files that ship, byte-for-byte reproducible."""
     console = make_console(ctx, json_mode=json_output)
     if list_included and list_ignored:
         msg = "--list-included and --list-ignored cannot be combined"
         raise ConfigError(msg, hint="run pack once with each")
-    cli = {"build": build, "python-version": python_version, "installer": installer}
+    cli = {
+        "build": build,
+        "python-version": python_version,
+        "installer": installer,
+        **docker_values(
+            dockerfile=dockerfile, image=image, base_image=base_image, pull=pull, network=network
+        ),
+    }
     loaded = prepare("pack", app_dir, cli, console)
     destination = (output or Path(f"{loaded.project.root.name}.zip")).resolve()
     selection = _without_output(loaded.selection, destination)

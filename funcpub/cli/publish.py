@@ -47,11 +47,12 @@ from funcpub.cli.common import (
     prepare,
     require_valid,
 )
+from funcpub.cli.container import BaseImage, Dockerfile, Image, Network, Pull, docker_values
 from funcpub.cli.render import render_deploy_result, render_plan
 from funcpub.console import Console
 from funcpub.deploy import AzureTarget, DeployedFunction, DeployOptions, DeployResult, deploy
 from funcpub.emulator import Emulator
-from funcpub.errors import EXIT_OK, BuildError, ConfigError, ValidationError
+from funcpub.errors import EXIT_OK, ConfigError, ValidationError
 from funcpub.options import Options
 from funcpub.package import Artifact, write_zip, zip_timestamp
 from funcpub.plan import Plan, make_plan, plan_to_dict
@@ -160,6 +161,11 @@ def publish(
     app_setting: AppSettings = None,
     overwrite: Overwrite = False,
     force_local_settings: ForceLocalSettings = False,
+    dockerfile: Dockerfile = None,
+    image: Image = None,
+    base_image: BaseImage = None,
+    pull: Pull = False,
+    network: Network = None,
 ) -> int:
     """Publish the app: validate, build, pack and zip-deploy (use --dry-run to see the plan)."""
     console = make_console(ctx, json_mode=json_output)
@@ -183,6 +189,9 @@ def publish(
         "cloud": _cloud(cloud, emulator=emulator),
         "subscription": subscription,
         "resource-group": resource_group,
+        **docker_values(
+            dockerfile=dockerfile, image=image, base_image=base_image, pull=pull, network=network
+        ),
     }
     loaded = prepare("publish", app_dir, cli, console, app_settings=app_setting or ())
     plan = make_plan(
@@ -201,7 +210,6 @@ def publish(
             console.result(render_plan(plan))
         return EXIT_OK if plan.ok else ValidationError.exit_code
     require_valid(plan.findings, console, undone="nothing was deployed")
-    _check_strategy(plan)
     target = AzureTarget(
         cloud=loaded.options.cloud,
         subscription_id=loaded.options.subscription,
@@ -241,15 +249,6 @@ def _warn_settings(plan: Plan, console: Console) -> None:
         console.warn(f"not publishing {refused.key} from {refused.source}: {refused.reason}")
     for warning in plan.warnings:
         console.warn(warning)
-
-
-def _check_strategy(plan: Plan) -> None:
-    """Only strategies whose build exists in this version may deploy."""
-    if plan.strategy not in {"local", "none"}:
-        msg = f"publishing with a {plan.strategy} build is not available in this funcpub version"
-        raise BuildError(
-            msg, hint="publish with --build local, or build .python_packages and use --build none"
-        )
 
 
 @contextmanager

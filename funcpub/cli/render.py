@@ -147,6 +147,8 @@ def render_plan(plan: Plan) -> RenderableType:
     )
     parts: list[RenderableType] = [overview, _functions_table(plan), _files_table(plan)]
     parts.append(_commands(plan))
+    if plan.delivery:
+        parts.append(_key_values("delivery (decided from the app's hosting plan)", plan.delivery))
     if plan.setting_changes:
         parts.append(_settings_table(plan))
     if plan.refused_settings:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Protocol
 
 from azure.mgmt.web import WebSiteManagementClient
 
@@ -41,17 +41,14 @@ from funcpub.deploy.changes import (
     skipped_changes,
 )
 from funcpub.deploy.cloud import CloudProfile, cloud_profile
-from funcpub.deploy.kudu import (
-    LATEST,
-    LogFollower,
-    ScmClient,
-    check_access,
-    find_deployment_id,
-    scm_client,
-    upload_zip,
-    wait_for_deployment,
-    wait_for_scm_settings,
+from funcpub.deploy.delivery import (
+    Delivery,
+    DeliveryReporter,
+    Shipment,
+    Stage,
+    choose_delivery,
 )
+from funcpub.deploy.kudu import LATEST, ScmClient, scm_client
 from funcpub.deploy.lock import lock_key, publish_lock
 from funcpub.deploy.timing import DEFAULT_TIMING, SYSTEM_CLOCK, Clock, Timing
 from funcpub.deploy.verify import (
@@ -63,6 +60,7 @@ from funcpub.deploy.verify import (
     verify_functions,
 )
 from funcpub.errors import EXIT_INTERRUPTED, ConfigError, DeployError, FuncpubError
+from funcpub.hosting import DeliveryName
 from funcpub.masking import is_key_vault_reference, secret_values, shown_value
 from funcpub.options import CloudName
 from funcpub.package import Artifact
@@ -105,18 +103,8 @@ class DeployOptions:
     show_keys: bool = False  # function URLs with ?code=<key>
 
 
-class DeployReporter(Protocol):
+class DeployReporter(DeliveryReporter, Protocol):
     """Where a deploy reports what it does (funcpub.console.Console implements it)."""
-
-    def step(self, message: str) -> None: ...
-
-    def warn(self, message: str) -> None: ...
-
-    def upload_progress(self, sent: int, total: int) -> None: ...
-
-    def deployment_log(self, line: str) -> None: ...
-
-    def secret(self, value: str) -> None: ...
 
     def deployed(self, result: DeployResult, artifact: Artifact) -> None:
         """The deploy succeeded (a pipeline turns this into output variables)."""
@@ -141,9 +129,6 @@ class DeployInterruptedError(FuncpubError):
     kind = "interrupted"
 
 
-Stage = Literal["starting", "settings", "prepared", "uploading", "deploying", "verifying"]
-
-
 @dataclass(kw_only=True)
 class _Progress:
     """How far a deploy got, for the message when it is interrupted."""
@@ -153,10 +138,14 @@ class _Progress:
     changing: tuple[str, ...] = ()  # the settings being changed
     changed: tuple[str, ...] = ()  # the settings changed in Azure
     scm_host: str | None = None
-    deployment_id: str | None = None
+    deployment_id: str | None = None  # run-from-package: the package's blob name
+    delivery: DeliveryName = "zipdeploy"
 
     def interrupted(self) -> DeployInterruptedError:
         """The error that tells the user what Ctrl-C left behind."""
+        package_stages = ("storing", "switching", "verifying")
+        if self.delivery == "run-from-package" and self.stage in package_stages:
+            return self._package_interrupted()
         if self.stage == "starting":
             return DeployInterruptedError(
                 f"interrupted before anything changed in Azure: nothing was deployed to"
@@ -191,6 +180,23 @@ class _Progress:
             hint = f"the deployment is done ({latest}); run the publish again to verify"
         error = DeployInterruptedError(msg, hint=hint)
         return with_changed_keys(error, self.changed) if self.changed else error
+
+    def _package_interrupted(self) -> DeployInterruptedError:
+        """Run-from-package: the app switches packages only when its setting changes."""
+        if self.stage == "storing":
+            msg = f"interrupted while uploading the package to storage: {self.display} still runs"
+            msg += " its previous package"
+            hint = "publish again (a partly uploaded blob is never used)"
+        elif self.stage == "switching":
+            msg = f"interrupted while pointing {self.display} at package {self.deployment_id}:"
+            msg += " WEBSITE_RUN_FROM_PACKAGE may have changed"
+            hint = "publish again to finish the change"
+        else:
+            msg = f"interrupted after {self.display} was switched to package"
+            msg += f" {self.deployment_id}, while checking its functions"
+            hint = "the package is in place; run the publish again to verify"
+        error = DeployInterruptedError(msg, hint=hint)
+        return with_changed_keys(error, self.changed)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -299,36 +305,41 @@ def _execute(
             app_name=app_name,
             subscription=subscription,
         )
-        changes, skipped = _settle_changes(run, app, plan)
+        delivery = choose_delivery(app.site, plan.strategy, run.reporter.step)
+        progress.delivery = delivery.name
+        wanted = delivery.setting_changes(plan, app.site)
+        changes, skipped = _settle_changes(run, app, plan, wanted)
         progress.stage, progress.changing = "settings", keys_of(changes)
         apply_changes(app, changes)
         progress.stage, progress.changed = "prepared", keys_of(changes)
-        scm = stack.enter_context(_scm(run, app))
+        scm = stack.enter_context(_scm(run, app, delivery))
         progress.scm_host = scm.host
         try:
-            deployment_id = _ship(run, scm, artifact, changes, progress)
+            shipped = delivery.ship(
+                _shipment(run, app, scm, artifact, plan=plan, changes=changes, progress=progress)
+            )
             run.reporter.step("syncing triggers")
             app.sync_triggers()
             functions = _functions(run, app, plan)
         except FuncpubError as error:
-            raise _explained(error, app, changes) from None
+            raise _explained(error, app, progress.changed) from None
     return DeployResult(
         app_name=app.site.name,
         slot=app.site.slot,
-        deployment_id=deployment_id,
-        applied_changes=tuple(item.change for item in changes),
+        deployment_id=shipped.deployment_id,
+        applied_changes=tuple(item.change for item in (*changes, *shipped.changes)),
         functions=functions,
         skipped_settings=keys_of(skipped),
     )
 
 
-def _explained(error: FuncpubError, app: ArmApp, changes: Sequence[ConcreteChange]) -> FuncpubError:
+def _explained(error: FuncpubError, app: ArmApp, changed: Sequence[str]) -> FuncpubError:
     """`error` with the settings already changed, or why it really failed: the app is gone."""
     if isinstance(error, DeployError) and app.exists() is False:
         msg = f"the function app {app.site.display} no longer exists: it was deleted meanwhile"
         hint = "check the app name and subscription; create the app again, then publish again"
         return DeployError(msg, hint=hint)
-    return with_changed_keys(error, keys_of(changes)) if changes else error
+    return with_changed_keys(error, changed) if changed else error
 
 
 def _sign_in(stack: ExitStack, *, target: AzureTarget, start: _Start) -> _Run:
@@ -378,7 +389,7 @@ def _find_app(
         slot=plan.slot,
         subscription=subscription,
     )
-    check_site(site, plan.strategy)
+    check_site(site)
     if (site.state or "").lower() == "stopped":
         run.reporter.warn(f"{site.display} is stopped: it will not run the deployed functions")
     return ArmApp(client, site)
@@ -399,7 +410,7 @@ def _display(name: str, slot: str | None) -> str:
 
 
 def _settle_changes(
-    run: _Run, app: ArmApp, plan: Plan
+    run: _Run, app: ArmApp, plan: Plan, wanted: Sequence[SettingChange]
 ) -> tuple[tuple[ConcreteChange, ...], tuple[ConcreteChange, ...]]:
     """The setting changes that really change something, each listed, and the user's settings
     skipped because the app has another value (no --overwrite, or a Key Vault reference)."""
@@ -408,9 +419,9 @@ def _settle_changes(
     current = app.current_config()
     for value in secret_values(current.app_settings.items()):
         reporter.secret(value)
-    changes = concrete_changes(plan.setting_changes, current, force=run.options.force)
-    skipped = skipped_changes(plan.setting_changes, current)
-    sticky = {name.upper() for name in _sticky_names(run, app, plan)}
+    changes = concrete_changes(wanted, current, force=run.options.force)
+    skipped = skipped_changes(wanted, current)
+    sticky = {name.upper() for name in _sticky_names(run, app, wanted)}
     for item in changes:
         note = " [slot setting]" if item.change.key.upper() in sticky else ""
         reporter.step(item.describe() + note)
@@ -431,9 +442,9 @@ def _kept(item: ConcreteChange) -> str:
     return f"kept {key}: the app has another value ({shown}); --overwrite replaces it"
 
 
-def _sticky_names(run: _Run, app: ArmApp, plan: Plan) -> frozenset[str]:
-    """The slot-setting names, when the plan holds the user's settings (else not asked)."""
-    if all(change.source == "funcpub" for change in plan.setting_changes):
+def _sticky_names(run: _Run, app: ArmApp, wanted: Sequence[SettingChange]) -> frozenset[str]:
+    """The slot-setting names, when the changes hold the user's settings (else not asked)."""
+    if all(change.source == "funcpub" for change in wanted):
         return frozenset()
     try:
         return app.sticky_setting_names()
@@ -451,11 +462,11 @@ def _check_worker_indexing(
         run.reporter.warn(warning)
 
 
-def _scm(run: _Run, app: ArmApp) -> AbstractContextManager[ScmClient]:
+def _scm(run: _Run, app: ArmApp, delivery: Delivery) -> AbstractContextManager[ScmClient]:
     """The SCM client: bearer for the ARM audience, Basic only if refused and allowed."""
 
     def basic() -> tuple[str, str] | None:
-        if not app.basic_auth_allowed():
+        if delivery.bearer_only or not app.basic_auth_allowed():
             return None
         user, password = app.publishing_credentials()
         run.reporter.secret(password)
@@ -472,48 +483,31 @@ def _scm(run: _Run, app: ArmApp) -> AbstractContextManager[ScmClient]:
     )
 
 
-def _ship(
+def _shipment(
     run: _Run,
+    app: ArmApp,
     scm: ScmClient,
     artifact: Artifact,
+    *,
+    plan: Plan,
     changes: Sequence[ConcreteChange],
     progress: _Progress,
-) -> str:
-    """Upload the zip and wait for its deployment; the deployment id."""
-    reporter, timing, clock = run.reporter, run.timing, run.clock
-    # Kudu's environment holds a Key Vault reference resolved, never as written: not comparable.
-    expected = {
-        c.change.key: c.change.value
-        for c in changes
-        if c.change.scope == "app setting" and not is_key_vault_reference(c.change.value or "")
-    }
-    if expected:
-        reporter.step(f"waiting for {scm.host} to restart with the new settings")
-        wait_for_scm_settings(scm, expected, timing=timing, clock=clock)
-    previous = check_access(scm)
-    reporter.step(
-        f"uploading {artifact.path.name} ({_size(artifact.size)},"
-        f" sha256 {artifact.sha256[:12]}) to {scm.host}"
+) -> Shipment:
+    return Shipment(
+        app=app,
+        scm=scm,
+        artifact=artifact,
+        strategy=plan.strategy,
+        reporter=run.reporter,
+        profile=run.profile,
+        credential=run.credential,
+        verify=run.verify,
+        timing=run.timing,
+        clock=run.clock,
+        timeout=run.options.timeout,
+        changes=changes,
+        progress=progress,
     )
-    progress.stage = "uploading"
-    receipt = upload_zip(
-        scm,
-        artifact.path,
-        timing=timing,
-        clock=clock,
-        on_progress=reporter.upload_progress,
-        previous=previous,
-    )
-    progress.stage = "deploying"
-    deployment_id = find_deployment_id(scm, receipt, timing=timing, clock=clock)
-    progress.deployment_id = deployment_id
-    reporter.step(f"waiting for deployment {deployment_id}")
-    logs = LogFollower(scm, deployment_id, reporter.deployment_log)
-    wait_for_deployment(
-        scm, deployment_id, timeout=run.options.timeout, timing=timing, clock=clock, logs=logs
-    )
-    progress.stage = "verifying"
-    return deployment_id
 
 
 def _functions(run: _Run, app: ArmApp, plan: Plan) -> tuple[DeployedFunction, ...]:
@@ -570,12 +564,3 @@ class _KeyCache:
         keys = self._load().get("functionKeys")
         value = keys.get("default") if isinstance(keys, dict) else None
         return str(value) if value else None
-
-
-def _size(size: int) -> str:
-    value = float(size)
-    for unit in ("B", "KiB", "MiB"):
-        if value < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GiB"

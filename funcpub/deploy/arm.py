@@ -11,9 +11,9 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Literal, TypeVar
+from typing import Any, Final, TypeVar
 
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.mgmt.web import WebSiteManagementClient
@@ -32,10 +32,9 @@ from funcpub.deploy.changes import (
 from funcpub.deploy.cloud import CloudProfile
 from funcpub.deploy.timing import Timing
 from funcpub.errors import AuthError, ConfigError, DeployError, FuncpubError
-from funcpub.options import StrategyName
+from funcpub.hosting import PLAN_NAMES, PLANS_WITH_SLOTS, HostingPlan
 
 ErrorT = TypeVar("ErrorT", bound=FuncpubError)
-HostingPlan = Literal["consumption", "flex", "premium", "dedicated"]
 
 SUBSCRIPTION_VARIABLE: Final = "AZURE_SUBSCRIPTION_ID"
 _RESOURCE_GROUP = re.compile(r"/resourceGroups/([^/]+)", re.IGNORECASE)
@@ -43,11 +42,19 @@ _SERVER_FARM = re.compile(
     r"/resourceGroups/([^/]+)/providers/Microsoft\.Web/serverfarms/([^/]+)", re.IGNORECASE
 )
 _SUBSCRIPTION = re.compile(r"[A-Za-z0-9-]{1,64}")
+# Site `properties.sku` / plan `sku.tier` (az CLI and Core Tools compare these), then plan
+# `sku.name` prefixes (Y1, FC1, EP1) for the odd response that carries only the name.
 _HOSTING_BY_SKU: Final[Mapping[str, HostingPlan]] = {
     "dynamic": "consumption",
     "flexconsumption": "flex",
     "elasticpremium": "premium",
 }
+_HOSTING_BY_PREFIX: Final[Mapping[str, HostingPlan]] = {
+    "Y": "consumption",
+    "FC": "flex",
+    "EP": "premium",
+}
+_SKU_NAME = re.compile(r"(Y|FC|EP)\d+")
 RBAC_HINT: Final = (
     "the signed-in identity needs Website Contributor (or Contributor) on the function app"
 )
@@ -168,6 +175,8 @@ class SiteInfo:
     scm_host: str | None  # host[:port] of the Kudu site
     app_host: str | None  # host[:port] of the app
     server_farm_id: str | None
+    flex_runtime: tuple[str, str] | None = None  # Flex: functionAppConfig.runtime (name, version)
+    user_identities: Mapping[str, str] = field(default_factory=dict)  # client id -> resource id
 
     @property
     def display(self) -> str:
@@ -191,17 +200,49 @@ def parse_site(raw: Mapping[str, Any], *, slot: str | None = None, sku: str = ""
         resource_group=_resource_group(raw),
         kind=str(raw.get("kind") or ""),
         sku=site_sku,
-        hosting="flex" if props.get("functionAppConfig") else hosting_of(site_sku),
+        hosting=_hosting(props, site_sku),
         state=props.get("state"),
         scm_host=_host(props, "Repository"),
         app_host=_host(props, "Standard") or props.get("defaultHostName"),
         server_farm_id=props.get("serverFarmId"),
+        flex_runtime=_flex_runtime(props),
+        user_identities=_user_identities(raw),
     )
 
 
+def _hosting(props: Mapping[str, Any], sku: str) -> HostingPlan:
+    """The site's sku decides; a site without one but with a functionAppConfig is on Flex."""
+    if not sku and props.get("functionAppConfig"):
+        return "flex"
+    return hosting_of(sku)
+
+
 def hosting_of(sku: str) -> HostingPlan:
-    """The hosting plan family from a site's sku / plan tier."""
-    return _HOSTING_BY_SKU.get(sku.replace(" ", "").lower(), "dedicated")
+    """The hosting plan family from a site's sku / plan tier (or plan sku name)."""
+    compact = sku.replace(" ", "")
+    if compact.lower() in _HOSTING_BY_SKU:
+        return _HOSTING_BY_SKU[compact.lower()]
+    match = _SKU_NAME.fullmatch(compact.upper())
+    return _HOSTING_BY_PREFIX[match.group(1)] if match else "dedicated"
+
+
+def _flex_runtime(props: Mapping[str, Any]) -> tuple[str, str] | None:
+    config = props.get("functionAppConfig") or {}
+    runtime = config.get("runtime") if isinstance(config, Mapping) else None
+    if not isinstance(runtime, Mapping):
+        return None
+    return str(runtime.get("name") or ""), str(runtime.get("version") or "")
+
+
+def _user_identities(raw: Mapping[str, Any]) -> dict[str, str]:
+    """The app's user-assigned managed identities: client id (lower case) -> resource id."""
+    identity = raw.get("identity") or {}
+    assigned = identity.get("userAssignedIdentities") if isinstance(identity, Mapping) else None
+    return {
+        str(value.get("clientId") or value.get("client_id") or "").lower(): str(resource_id)
+        for resource_id, value in (assigned or {}).items()
+        if isinstance(value, Mapping)
+    }
 
 
 def _resource_group(raw: Mapping[str, Any]) -> str:
@@ -224,7 +265,7 @@ def _host(props: Mapping[str, Any], host_type: str) -> str | None:
     return None
 
 
-def check_site(site: SiteInfo, strategy: StrategyName) -> None:
+def check_site(site: SiteInfo) -> None:
     """Refuse targets funcpub cannot deploy a Python zip to, before anything changes."""
     tokens = site.kind_tokens
     if "functionapp" not in tokens:
@@ -237,15 +278,9 @@ def check_site(site: SiteInfo, strategy: StrategyName) -> None:
     if tokens & {"container", "azurecontainerapps", "kubernetes"}:
         msg = f"{site.display} runs a container ({site.kind}); a zip deploy does not apply to it"
         raise DeployError(msg, hint="build and push the container image instead")
-    if site.hosting == "flex":
-        msg = f"{site.display} is on Flex Consumption (FC1): deploying to it is not supported yet"
-        raise DeployError(msg, hint="use `func azure functionapp publish` for Flex apps for now")
-    if site.hosting == "consumption" and strategy != "remote":
-        msg = (
-            f"{site.display} is on Linux Consumption (Y1): a {strategy} build needs"
-            " run-from-package from blob storage, which is not supported yet"
-        )
-        raise DeployError(msg, hint="use --build remote for Consumption apps")
+    if site.slot and site.hosting not in PLANS_WITH_SLOTS:
+        msg = f"{site.display}: apps on {PLAN_NAMES[site.hosting]} have no deployment slots"
+        raise DeployError(msg, hint="publish without --slot")
     if not site.scm_host:
         msg = f"Azure reports no SCM (Kudu) host for {site.display}"
         raise DeployError(msg, hint="the app must have its SCM site enabled")
@@ -297,17 +332,33 @@ def find_site(
             )
         except HttpResponseError as error:
             if error.status_code == 404:
-                raise _not_found(name, slot, group) from None
+                raise _not_found(client, name, slot, group) from None
             raise
         site = raw.as_dict()
     sku = "" if (site.get("properties") or {}).get("sku") else _plan_tier(client, site)
     return parse_site(site, slot=slot, sku=sku)
 
 
-def _not_found(name: str, slot: str | None, group: str) -> DeployError:
+def _not_found(
+    client: WebSiteManagementClient, name: str, slot: str | None, group: str
+) -> DeployError:
     what = f"slot {slot!r} of function app {name!r}" if slot else f"function app {name!r}"
     msg = f"no {what} in resource group {group!r}"
+    if slot and (hosting := _hosting_without_slots(client, name, group)):
+        msg += f": apps on {PLAN_NAMES[hosting]} have no deployment slots"
+        return DeployError(msg, hint="publish without --slot")
     return DeployError(msg, hint="check the app name, --resource-group and --subscription")
+
+
+def _hosting_without_slots(
+    client: WebSiteManagementClient, name: str, group: str
+) -> HostingPlan | None:
+    """The app's plan, when it is one without slots (a missing slot's likely reason)."""
+    try:
+        app = parse_site(client.web_apps.get(group, name).as_dict())
+    except AzureError:
+        return None
+    return None if app.hosting in PLANS_WITH_SLOTS else app.hosting
 
 
 def _group_of(client: WebSiteManagementClient, name: str, subscription: str) -> str:

@@ -27,6 +27,7 @@ class CloudProfile:
     authority_host: str  # https://host[:port], no trailing slash
     arm_endpoint: str  # https://host[:port], no trailing slash
     arm_scope: str  # the ARM audience + /.default; also the audience the SCM site accepts
+    storage_suffix: str = "core.windows.net"  # <account>.blob.<suffix>
 
 
 _FIXED: Final[Mapping[str, CloudProfile]] = {
@@ -41,12 +42,14 @@ _FIXED: Final[Mapping[str, CloudProfile]] = {
         authority_host="https://login.chinacloudapi.cn",
         arm_endpoint="https://management.chinacloudapi.cn",
         arm_scope="https://management.chinacloudapi.cn/.default",
+        storage_suffix="core.chinacloudapi.cn",
     ),
     "AzureUSGovernment": CloudProfile(
         name="AzureUSGovernment",
         authority_host="https://login.microsoftonline.us",
         arm_endpoint="https://management.usgovcloudapi.net",
         arm_scope="https://management.usgovcloudapi.net/.default",
+        storage_suffix="core.usgovcloudapi.net",
     ),
 }
 

@@ -36,6 +36,9 @@ LATEST: Final = "/api/deployments/latest"
 CONNECT_TIMEOUT: Final = 30.0
 PROGRESS_STEP: Final = 256 * 1024
 TAIL_LINES: Final = 20
+BUILD_ERROR_LINES: Final = 10
+# Oryx stamps each line of pip's output: `[12:34:56+0000] ERROR: No matching distribution ...`
+_OUTPUT_STAMP: Final = re.compile(r"\[\d\d:\d\d:\d\d[+-]\d{4}\] ")
 # A deployment found through /latest must have arrived after our upload began; Kudu's clock
 # and ours may disagree by this much.
 CLOCK_SKEW: Final = timedelta(seconds=30)
@@ -52,6 +55,10 @@ STATUS_NAMES: Final[Mapping[int, str]] = {
 SUCCESS: Final = 4
 FAILED: Final = 3
 TERMINAL: Final = frozenset({-1, 3, 4, 5, 6})  # Kudu uses 3/4; Flex adds -1, 5 and 6
+BUILD_HINT: Final = (
+    "fix requirements.txt, or where the app's pip looks for packages: the PIP_INDEX_URL,"
+    " PIP_EXTRA_INDEX_URL or PIP_FIND_LINKS app setting (--app-setting KEY=VALUE)"
+)
 RBAC_HINT: Final = (
     "deploying needs Microsoft.Web/sites/publish/Action on the app"
     " (Website Contributor, Contributor or Owner)"
@@ -336,6 +343,7 @@ class UploadReceipt:
     location: str | None  # Location: .../api/deployments/latest?deployer=...&time=...
     started: datetime  # UTC, when the accepted upload began
     previous: str | None = None  # the record /latest showed before: never ours
+    deployment_id: str | None = None  # Flex's OneDeploy answers with the record id itself
 
 
 def upload_zip(
@@ -346,8 +354,10 @@ def upload_zip(
     clock: Clock,
     on_progress: Callable[[int, int], None],
     previous: str | None = None,
+    endpoint: str = ZIPDEPLOY,
 ) -> UploadReceipt:
-    """POST the zip to /api/zipdeploy (async), waiting out 409s and retrying 5xx/network errors.
+    """POST the zip to `endpoint` (async zipdeploy, or Flex's OneDeploy), waiting out 409s and
+    retrying 5xx/network errors.
 
     Re-sending is safe: each accepted upload is a new, complete deployment. `previous` is the
     id /latest showed before the upload (see `check_access`), so it is never taken for ours.
@@ -360,7 +370,7 @@ def upload_zip(
             started = datetime.now(timezone.utc)
             body = _ZipBody(stream, size, on_progress)
             try:
-                response = _post_zip(scm, body, size, timing)
+                response = _post_zip(scm, endpoint, body, size, timing)
             except requests.RequestException as error:
                 if body.sent_all and _started_anyway(scm, error, started, previous):
                     return UploadReceipt(
@@ -458,10 +468,14 @@ def latest_id(scm: ScmClient) -> str | None:
 
 
 def _post_zip(
-    scm: ScmClient, body: Callable[[], ProgressReader], size: int, timing: Timing
+    scm: ScmClient,
+    endpoint: str,
+    body: Callable[[], ProgressReader],
+    size: int,
+    timing: Timing,
 ) -> requests.Response:
     headers = {"Content-Type": "application/zip", "Content-Length": str(size)}
-    return scm.request("POST", ZIPDEPLOY, body=body, headers=headers, timeout=timing.upload_timeout)
+    return scm.request("POST", endpoint, body=body, headers=headers, timeout=timing.upload_timeout)
 
 
 def _receipt(response: requests.Response, started: datetime, previous: str | None) -> UploadReceipt:
@@ -470,7 +484,17 @@ def _receipt(response: requests.Response, started: datetime, previous: str | Non
         location=response.headers.get("Location") or None,
         started=started,
         previous=previous,
+        deployment_id=_id_in_body(response),
     )
+
+
+def _id_in_body(response: requests.Response) -> str | None:
+    """Flex answers its publish with the deployment id as a JSON string; zipdeploy with none."""
+    try:
+        value = response.json() if response.content else None
+    except ValueError:
+        return None
+    return value.strip() if isinstance(value, str) and value.strip() else None
 
 
 def _upload_refused(host: str, response: requests.Response) -> DeployError:
@@ -525,8 +549,11 @@ def find_deployment_id(
     KuduLite's SCM-DEPLOYMENT-ID header is a tracking id for ARM's deploymentStatus API, not
     the record id (GET /api/deployments/{it} is 404), so it is only used when Kudu knows it.
     Otherwise the record comes from the 202's Location (/api/deployments/latest): the newest
-    funcpub record received after the upload began - never an older deployment.
+    funcpub record received after the upload began - never an older deployment. Flex names the
+    record in its answer: that id is the one (it may 404 for a moment, see wait_for_deployment).
     """
+    if receipt.deployment_id:
+        return receipt.deployment_id
     if receipt.tracking_id:
         record = _fetch_record(scm, f"/api/deployments/{receipt.tracking_id}")
         if record is not None:
@@ -567,6 +594,7 @@ class LogFollower:
         self._emit = emit
         self._seen: set[str] = set()
         self.tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self.build_errors: dict[str, None] = {}  # pip's ERROR lines, in order, once each
 
     def poll(self) -> None:
         """Fetch the log and every entry's details (details keep growing while a step runs)."""
@@ -585,6 +613,8 @@ class LogFollower:
             line = indent + text.rstrip()
             self.tail.append(line)
             self._emit(line)
+            if (error := build_error(text)) and len(self.build_errors) < BUILD_ERROR_LINES:
+                self.build_errors[error] = None
 
     def _entries(self, where: str) -> list[Mapping[str, Any]]:
         """Log entries at `where`; none while the log does not exist or the site is busy."""
@@ -595,6 +625,16 @@ class LogFollower:
         if status != 200 or not isinstance(data, list):
             return []
         return [entry for entry in data if isinstance(entry, dict)]
+
+
+def build_error(line: str) -> str | None:
+    """The pip error a build log line reports (`ERROR: ...`, without Oryx's stamp and trailer)."""
+    text = line.strip()
+    if stamp := _OUTPUT_STAMP.match(text):
+        text = text[stamp.end() :]
+    if not text.startswith("ERROR:"):
+        return None
+    return text.split(" | Exit code:", 1)[0].rstrip()
 
 
 def _entry_key(entry: Mapping[str, Any]) -> str:
@@ -621,7 +661,7 @@ def wait_for_deployment(
         logs.poll()
         if record is not None and record.terminal:
             logs.poll()  # the lines written while the deployment finished
-            return check_outcome(record, logs.tail, scm.host)
+            return check_outcome(record, logs.tail, scm.host, build_errors=tuple(logs.build_errors))
         if missing.exceeded(status):
             msg = f"deployment {deployment_id} does not exist on {scm.host}"
             raise DeployError(msg, hint=f"check https://{scm.host}/api/deployments")
@@ -663,15 +703,24 @@ class _NotFoundGrace:
 
 
 def check_outcome(
-    record: DeploymentRecord, tail: deque[str] | list[str], host: str
+    record: DeploymentRecord,
+    tail: deque[str] | list[str],
+    host: str,
+    *,
+    build_errors: tuple[str, ...] = (),
 ) -> DeploymentRecord:
-    """`record` if it succeeded, else DeployError with the log tail (never a silent success)."""
+    """`record` if it succeeded, else DeployError with pip's errors and the log tail."""
     if record.status == SUCCESS:
         return record
     lines = "\n".join(f"  {line}" for line in tail) or "  (no log lines)"
     text = f": {record.status_text}" if record.status_text else ""
-    msg = f"deployment {record.id} {record.status_name.lower()}{text}\nlast log lines:\n{lines}"
+    msg = f"deployment {record.id} {record.status_name.lower()}{text}"
+    if build_errors:
+        msg += "\nthe remote build failed:\n" + "\n".join(f"  {line}" for line in build_errors)
+    msg += f"\nlast log lines:\n{lines}"
     hint = f"full log: https://{host}/api/deployments/{record.id}/log"
+    if build_errors:
+        hint = f"{BUILD_HINT}; {hint}"
     raise DeployError(msg, hint=hint)
 
 

@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from funcpub.emulator import runfrompackage
 from funcpub.emulator.auth import arm_error, authorize_arm
 from funcpub.emulator.context import Context
 from funcpub.emulator.records import SiteRecord, site_key
@@ -69,6 +70,18 @@ def _rules() -> list[Rule]:
 ROUTES: Final = Map(_rules(), strict_slashes=False, merge_slashes=False)
 
 SiteHandler = Callable[[Context, Request, SiteRecord], Response]
+# App settings Flex Consumption refuses (its runtime is in functionAppConfig).
+FLEX_REFUSED_SETTINGS: Final = frozenset(
+    {
+        "FUNCTIONS_WORKER_RUNTIME",
+        "FUNCTIONS_EXTENSION_VERSION",
+        "WEBSITE_RUN_FROM_PACKAGE",
+        "SCM_DO_BUILD_DURING_DEPLOYMENT",
+        "ENABLE_ORYX_BUILD",
+        "WEBSITE_CONTENTSHARE",
+        "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+    }
+)
 
 
 # -- JSON shapes ----------------------------------------------------------------------------
@@ -140,6 +153,11 @@ def site_json(site: SiteRecord) -> dict[str, Any]:
         "kind": site_kind(site),
         "location": site.location,
         "tags": {},
+        "identity": {
+            "type": "SystemAssigned",
+            "principalId": runfrompackage.principal_id(site),
+            "tenantId": None,
+        },
         "properties": properties,
     }
 
@@ -513,6 +531,14 @@ def put_settings(context: Context, request: Request, site: SiteRecord) -> Respon
     if not all(isinstance(v, str) for v in properties.values()):
         return arm_error(400, "BadRequest", "App setting values must be strings.")
     settings = {str(k): str(v) for k, v in properties.items()}
+    refused = [key for key in settings if site.is_flex and key.upper() in FLEX_REFUSED_SETTINGS]
+    if refused:
+        return arm_error(
+            400,
+            "BadRequest",
+            f"The following app setting (Site.SiteConfig.AppSettings.{refused[0]}) for Flex "
+            "Consumption sites is invalid. Please remove or rename it before retrying.",
+        )
     changed = context.store.update_site(site.key, lambda s: replace(s, app_settings=settings))
     context.runtimes.stop(site.key)
     return json_response(settings_json(changed))
@@ -566,6 +592,7 @@ def scm_policy(context: Context, request: Request, site: SiteRecord) -> Response
 
 def sync_triggers(context: Context, request: Request, site: SiteRecord) -> Response:
     # The spec says 204; the service answers 200 with this body (Azure-Functions #1674).
+    runfrompackage.mount(context, site)  # a package URL set meanwhile is fetched now
     context.store.update_site(site.key, lambda s: replace(s, last_trigger_sync=utc_now()))
     return json_response({"status": "success"})
 
@@ -581,6 +608,7 @@ def list_keys(context: Context, request: Request, site: SiteRecord) -> Response:
 
 def restart(context: Context, request: Request, site: SiteRecord) -> Response:
     context.runtimes.stop(site.key)
+    runfrompackage.mount(context, site)
     return empty_response(200)
 
 

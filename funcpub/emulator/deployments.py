@@ -3,8 +3,9 @@
 Like KuduLite (FetchDeploymentManager / DeploymentManager): a `temp-xxxxxxxx` record exists
 before the 202 is sent; the pushed zip is extracted (the "fetch", logged on the temporary
 record, which is marked Failed when the archive is unsafe or broken); then a real record with a
-32-hex id goes Pending (0) -> Building (1) -> Success (4) | Failed (3). The emulator's "build"
-swaps the extracted release in as the site's wwwroot, restarts the site's Functions host and
+32-hex id goes Pending (0) -> Building (1) -> Success (4) | Failed (3). When the site's settings
+ask for it, Oryx builds the extracted files (funcpub.emulator.oryx: pip into .python_packages);
+then the release is swapped in as the site's wwwroot, the site's Functions host restarts and
 indexes the app. Indexing errors do not fail the deployment (Kudu does not know about them; the
 host status and function list show them). One deployment per site at a time (the lock -> 409).
 """
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from funcpub.emulator.faults import Faults
+from funcpub.emulator.oryx import BuildFailedError, build_skipped, oryx_build
 from funcpub.emulator.records import (
     BUILDING,
     FAILED,
@@ -39,12 +41,13 @@ from funcpub.emulator.records import (
     SiteRecord,
 )
 from funcpub.emulator.runtime import Runtimes, index_record
-from funcpub.emulator.sites import site_dir, truthy, utc_now, wwwroot
+from funcpub.emulator.sites import site_dir, utc_now, wwwroot
 from funcpub.emulator.state import Store
 
 LOG: Final = logging.getLogger("funcpub.emulator.kudu")
 CHUNK: Final = 1 << 20
 MAX_KEPT: Final = 10  # Kudu keeps the 10 newest successful deployments
+STOP_WAIT: Final = 10.0  # seconds `close` waits for each running deployment
 _DRIVE = re.compile(r"[A-Za-z]:")
 
 
@@ -63,6 +66,10 @@ class PushRequest:
     author: str
     author_email: str
     tracking_id: str
+    # Flex's OneDeploy: the record id is known at once (no temp record) and the request, not
+    # SCM_DO_BUILD_DURING_DEPLOYMENT, says whether to build.
+    record_id: str | None = None
+    remote_build: bool | None = None
 
 
 @dataclass(kw_only=True)
@@ -164,6 +171,8 @@ class Deployments:
         self._data_dir = data_dir
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
+        self._stopping = threading.Event()
+        self._threads: set[threading.Thread] = set()
 
     def upload_dir(self) -> Path:
         """Where pushed zips are streamed to before a deployment picks them up."""
@@ -192,6 +201,8 @@ class Deployments:
                 name=f"deploy-{push.site_key}",
                 daemon=True,
             )
+            with self._guard:
+                self._threads.add(thread)
             thread.start()
         except BaseException:
             lock.release()
@@ -201,9 +212,9 @@ class Deployments:
     def _create_temp(self, push: PushRequest) -> Deployment:
         now = utc_now()
         temp = Deployment(
-            id=f"temp-{secrets.token_hex(4)}",
+            id=push.record_id or f"temp-{secrets.token_hex(4)}",
             status=PENDING,
-            status_text="Receiving changes.",
+            status_text="" if push.record_id else "Receiving changes.",
             author=push.author,
             author_email=push.author_email,
             deployer=push.deployer,
@@ -211,7 +222,7 @@ class Deployments:
             progress="",
             received_time=now,
             start_time=now,
-            is_temp=True,
+            is_temp=push.record_id is None,
             tracking_id=push.tracking_id,
         )
         self._store.put_deployment(push.site_key, temp)
@@ -230,6 +241,16 @@ class Deployments:
             push.package.unlink(missing_ok=True)
             lock.release()
             running.done.set()
+            with self._guard:
+                self._threads.discard(threading.current_thread())
+
+    def close(self) -> None:
+        """Stop running builds (pip is killed at its next output line) and wait for them."""
+        self._stopping.set()
+        with self._guard:
+            running = list(self._threads)
+        for thread in running:
+            thread.join(STOP_WAIT)
 
     def _deploy(self, push: PushRequest, temp_id: str) -> Deployment:
         site = self._site(push.site_key)
@@ -241,20 +262,33 @@ class Deployments:
             shutil.rmtree(release, ignore_errors=True)
             fetch_log(str(exc), LOG_ERROR)
             return self._fail(push.site_key, temp_id, "")
-        record = self._create_record(push)
+        record = self._create_record(push) if push.record_id is None else self._record(push)
         log = _Log(self._store, push.site_key, record.id)
         try:
             self._build(push, record, release, log)
         except Exception as exc:  # any failure ends this record, not the thread
-            if not isinstance(exc, DeploymentFailedError):
+            if not isinstance(exc, (DeploymentFailedError, BuildFailedError)):
                 LOG.exception("deployment %s of %s failed", record.id, push.site_key)
             if release.resolve() != wwwroot(self._data_dir, site).resolve():
                 shutil.rmtree(release, ignore_errors=True)
             log(str(exc) or f"An unexpected error occurred: {type(exc).__name__}.", LOG_ERROR)
-            self._store.delete_deployment(push.site_key, temp_id)
+            self._forget_temp(push.site_key, temp_id, record)
             return self._fail(push.site_key, record.id, "")
-        self._store.delete_deployment(push.site_key, temp_id)
+        self._forget_temp(push.site_key, temp_id, record)
         return self._succeed(push.site_key, record.id)
+
+    def _record(self, push: PushRequest) -> Deployment:
+        """The record created with the request (Flex)."""
+        assert push.record_id is not None
+        record = self._store.deployment(push.site_key, push.record_id)
+        if record is None:
+            msg = f"The deployment {push.record_id} no longer exists."
+            raise DeploymentFailedError(msg)
+        return record
+
+    def _forget_temp(self, site_key: str, temp_id: str, record: Deployment) -> None:
+        if temp_id != record.id:
+            self._store.delete_deployment(site_key, temp_id)
 
     def _site(self, site_key: str) -> SiteRecord:
         site = self._store.site(site_key)
@@ -308,28 +342,23 @@ class Deployments:
         )
         log(f"Repository path is {release}", parent=details)
         site = self._site(push.site_key)
-        self._log_build_settings(site, log, details)
         self._apply_deploy_fault(push.site_key)
-        self._install(site, record, release, log)
+        built = self._oryx(site, release, log, details, remote_build=push.remote_build)
+        self._install(site, record, built, log)
 
-    def _log_build_settings(self, site: SiteRecord, log: _Log, parent: str) -> None:
-        settings = site.app_settings
-        if truthy(settings.get("SCM_DO_BUILD_DURING_DEPLOYMENT")):
-            log(
-                "SCM_DO_BUILD_DURING_DEPLOYMENT is set, but the funcpub emulator has no remote "
-                "(Oryx) build yet: the package is deployed as-is, requirements.txt is NOT "
-                "installed.",
-                LOG_WARNING,
-                parent=parent,
-            )
-        else:
-            log("Build is off (SCM_DO_BUILD_DURING_DEPLOYMENT is not true).", parent=parent)
-        if settings.get("WEBSITE_RUN_FROM_PACKAGE", "").strip() == "1":
-            log(
-                "WEBSITE_RUN_FROM_PACKAGE=1: Azure mounts the package from "
-                "/home/data/SitePackages; the emulator extracts it into wwwroot.",
-                parent=parent,
-            )
+    def _oryx(
+        self, site: SiteRecord, release: Path, log: _Log, parent: str, *, remote_build: bool | None
+    ) -> Path:
+        """The folder to deploy: the pushed files, or Oryx's build of them (a new release)."""
+        skipped = build_skipped(site.app_settings, remote_build=remote_build)
+        if skipped is not None:
+            log(skipped, parent=parent)
+            return release
+        output = release.with_name(uuid.uuid4().hex)
+        cache = self._data_dir / "cache" / "pip"
+        oryx_build(site, release, output, cache=cache, log=log, stopping=self._stopping)
+        shutil.rmtree(release, ignore_errors=True)
+        return output
 
     def _apply_deploy_fault(self, site_key: str) -> None:
         rule = self._faults.take("deploy", "POST", site_key, site_key)
@@ -385,6 +414,8 @@ class Deployments:
     def _succeed(self, site_key: str, deployment_id: str) -> Deployment:
         _Log(self._store, site_key, deployment_id)("Deployment successful.")
         now = utc_now()
+        # Active first: whoever sees the record succeed also sees it active.
+        self._store.update_site(site_key, lambda s: replace(s, active_deployment=deployment_id))
         record = self._store.update_deployment(
             site_key,
             deployment_id,
@@ -398,7 +429,6 @@ class Deployments:
                 last_success_end_time=now,
             ),
         )
-        self._store.update_site(site_key, lambda s: replace(s, active_deployment=deployment_id))
         self._purge(site_key)
         return record
 

@@ -23,6 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from funcpub.emulator import flex
 from funcpub.emulator.auth import scm_allows, scm_unauthorized
 from funcpub.emulator.context import Context
 from funcpub.emulator.deployments import PushRequest, Running, stream_to_file
@@ -38,7 +39,7 @@ RUN_FROM_REMOTE_ZIP: Final = (
 )
 FLEX_ZIPDEPLOY: Final = (
     "Flex Consumption apps do not support /api/zipdeploy; Azure deploys them with "
-    "POST /api/publish (not emulated yet)."
+    "POST /api/publish."
 )
 SYNC_WAIT: Final = 3600.0  # seconds a synchronous zipdeploy request waits for its deployment
 SCM_DEFAULTS: Final[Mapping[str, str]] = {
@@ -55,6 +56,7 @@ ROUTES: Final = Map(
     [
         Rule("/api/zipdeploy", endpoint="zipdeploy", methods=["POST"]),
         Rule("/zipdeploy", endpoint="zipdeploy", methods=["POST"]),
+        Rule("/api/publish", endpoint="publish", methods=["POST"]),
         Rule("/api/deployments", endpoint="deployments", methods=["GET"]),
         Rule("/api/deployments/<deployment_id>", endpoint="deployment", methods=["GET"]),
         Rule("/api/deployments/<deployment_id>/log", endpoint="log", methods=["GET"]),
@@ -143,6 +145,27 @@ def zipdeploy(
     if _flag(request, "isAsync"):
         return empty_response(202, {**tracking, "Location": _latest_url(request, push.deployer)})
     return _finish_sync(running, tracking)
+
+
+def publish(context: Context, request: Request, site: SiteRecord, _: Mapping[str, Any]) -> Response:
+    """`POST /api/publish?RemoteBuild=`: Flex Consumption's OneDeploy (funcpub.emulator.flex)."""
+    refused = flex.refusal(request, site)
+    if refused is not None:
+        return refused
+    package = _receive(context, request)
+    if package is None:
+        return text_response("The request has no zip file.", 400)
+    push = flex.push_request(
+        site,
+        package,
+        deployer=_arg(request, "Deployer", "OneDeploy"),
+        author=_arg(request, "author", "N/A"),
+        remote_build=_flag(request, "RemoteBuild"),
+    )
+    if context.deployments.start(push) is None:
+        package.unlink(missing_ok=True)
+        return text_response(IN_PROGRESS, 409)
+    return json_response(push.record_id, status=202)
 
 
 def _receive(context: Context, request: Request) -> Path | None:
@@ -249,7 +272,7 @@ def deployment(
         ended = sorted((r for r in records if r.end_time), key=lambda r: r.end_time or "")
         deployment_id = ended[-1].id if ended else deployment_id
     record = context.store.deployment(site.key, deployment_id)
-    if record is None:
+    if record is None or flex.just_received(site, record):
         return text_response(f"Deployment '{deployment_id}' not found.", 404)
     return json_response(record_json(record, base=_base(request), site=site))
 
@@ -335,6 +358,7 @@ def home(context: Context, request: Request, site: SiteRecord, _: Mapping[str, A
 
 HANDLERS: Final[Mapping[str, ScmHandler]] = {
     "zipdeploy": zipdeploy,
+    "publish": publish,
     "deployments": deployments,
     "deployment": deployment,
     "log": log,

@@ -192,6 +192,7 @@ class Emulator:
         self._site_servers.clear()
         self._main = None
         if self._context is not None:
+            self._context.deployments.close()
             self._context.runtimes.close()
             self._context = None
         (self.data_dir / SERVER_FILE).unlink(missing_ok=True)
@@ -327,6 +328,9 @@ class Emulator:
         if parent is None:
             msg = f"there is no app named {app!r}"
             raise KeyError(msg)
+        if parent.is_flex:
+            msg = "Flex Consumption (FC1) apps have no deployment slots"
+            raise ValueError(msg)
         site = new_slot(parent, slot)
         store.add_site(site)
         self._serve_site(site)

@@ -31,6 +31,7 @@ RESOURCE_AUDIENCES: Final[Mapping[str, str]] = {
     "https://management.azure.com": "https://management.azure.com/",
     "https://management.core.windows.net": "https://management.core.windows.net/",
     "https://appservice.azure.com": "https://appservice.azure.com",
+    "https://storage.azure.com": "https://storage.azure.com",  # Azurite checks aud and iss
 }
 
 Problem = Literal["malformed", "signature", "expired", "not_yet_valid"]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Protocol
 
 from funcpub.appsettings import SettingChange
 from funcpub.build.base import BuildReporter, BuildResult
-from funcpub.options import Installer, StrategyName
+from funcpub.options import DockerSettings, Installer, StrategyName
 from funcpub.process import Command
 from funcpub.targets import TargetPlatform
 
@@ -25,6 +25,7 @@ class BuildRequest:
     target: TargetPlatform
     installer: Installer
     requirements: str | None  # relpath of requirements.txt, None when the app has none
+    docker: DockerSettings = field(default_factory=DockerSettings)  # docker builds only
 
 
 class BuildStrategy(Protocol):

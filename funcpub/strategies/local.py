@@ -128,7 +128,7 @@ class LocalStrategy:
             from_source = _install_from_sources(
                 request, root=root, staging=staging, reporter=reporter, failure=first
             )
-        return _checked_result(request, staging, from_source)
+        return checked_result(request, staging, from_source)
 
 
 def warn_about_pip_markers(target: TargetPlatform, reporter: BuildReporter) -> None:
@@ -242,9 +242,14 @@ def _canonical(name: str) -> str:
     return str(canonicalize_name(name))
 
 
-def _checked_result(
-    request: BuildRequest, staging: Path, from_source: tuple[SourcePackage, ...]
+def checked_result(
+    request: BuildRequest,
+    staging: Path,
+    from_source: tuple[SourcePackage, ...],
+    *,
+    built_on_target: bool = False,
 ) -> BuildResult:
+    """The finished `<staging>/.python_packages`, once its binaries passed the check."""
     site = staging / SITE_PACKAGES
     mismatches = python_mismatches(read_distributions(site), request.target)
     if mismatches:
@@ -253,7 +258,7 @@ def _checked_result(
             f"{request.target.python_version}: {'; '.join(mismatches)}"
         )
         raise BuildError(msg, hint=REQUIRES_PYTHON_HINT)
-    problems = check_binaries(site, request.target)
+    problems = check_binaries(site, request.target, built_on_target=built_on_target)
     if problems:
         shown = "\n".join(f"  {problem.describe()}" for problem in problems[:20])
         more = f"\n  … and {len(problems) - 20} more" if len(problems) > 20 else ""

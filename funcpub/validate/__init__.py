@@ -14,6 +14,7 @@ from typing import Final
 
 from funcpub.errors import ValidationError
 from funcpub.ignore import FileSelection, select_files
+from funcpub.options import StrategyName
 from funcpub.project import FunctionProject
 from funcpub.validate import files, host, imports, requirements, v1, v2, versions
 from funcpub.validate.base import (
@@ -52,6 +53,7 @@ def validate(
     python_version: str | None = None,
     functions_version: str | None = None,
     selection: FileSelection | None = None,
+    build: StrategyName | None = None,
 ) -> Report:
     """Run every check; `selection` defaults to the files a remote build would ship."""
     findings: list[Finding] = []
@@ -66,6 +68,7 @@ def validate(
         selection=selection,
         python_version=python_version,
         functions_version=functions_version,
+        build=build,
     )
     for check in CHECKS:
         findings.extend(check(context))

@@ -9,6 +9,7 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from funcpub.ignore import FileSelection
+from funcpub.options import StrategyName
 from funcpub.project import FunctionProject
 from funcpub.requirements import Scan, scan_requirements
 
@@ -64,6 +65,7 @@ class ValidationContext:
     selection: FileSelection | None
     python_version: str | None
     functions_version: str | None
+    build: StrategyName | None = None  # the build the app is checked for (None: any)
 
     @cached_property
     def shipped_files(self) -> frozenset[str]:

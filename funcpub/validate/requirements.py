@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Final
 
@@ -19,6 +20,7 @@ FP205 = Rule(code="FP205", severity="warning", title="local path, -e or file: UR
 FP206 = Rule(code="FP206", severity="error", title="-r/-c include not found")
 FP207 = Rule(code="FP207", severity="error", title="-r/-c includes form a cycle")
 FP208 = Rule(code="FP208", severity="warning", title="requirements file does not ship")
+# FP209 is an error when the build is remote (see check_credentials).
 FP209 = Rule(code="FP209", severity="warning", title="credentials in a requirements URL")
 RULES: Final = (FP201, FP202, FP203, FP204, FP205, FP206, FP207, FP208, FP209)
 
@@ -114,19 +116,36 @@ def check_local_requirements(ctx: ValidationContext) -> Iterator[Finding]:
 
 
 def check_credentials(ctx: ValidationContext) -> Iterator[Finding]:
-    """A token in requirements.txt would ship inside the package: funcpub masks it there."""
+    """A token in requirements.txt would ship inside the package: funcpub masks it there.
+
+    An error for a remote build: Oryx's pip would get the masked URL and fail.
+    """
     scan = ctx.requirements
     for file in scan.files if scan else ():
         for number, line in _lines(file):
-            if has_credentials(line):
-                yield FP209.finding(
-                    f"{redact(line)!r} has credentials in a URL: the package gets them masked",
-                    hint="Write them as ${VARIABLE} (pip and uv expand it, e.g. https://user:"
-                    "${INDEX_TOKEN}@host/simple) and set the variable where pip runs: your"
-                    " shell for local builds, an app setting for remote builds.",
-                    path=ctx.project.relpath(file),
-                    line=number,
-                )
+            if not has_credentials(line):
+                continue
+            finding = FP209.finding(
+                f"{redact(line)!r} has credentials in a URL: the package gets them masked",
+                hint="Write them as ${VARIABLE} (pip and uv expand it, e.g. https://user:"
+                "${INDEX_TOKEN}@host/simple) and set the variable where pip runs: your"
+                " shell for local builds, an app setting for remote builds.",
+                path=ctx.project.relpath(file),
+                line=number,
+            )
+            yield _for_remote_build(finding) if ctx.build == "remote" else finding
+
+
+def _for_remote_build(finding: Finding) -> Finding:
+    """FP209 as an error: the remote build would install from the masked URL."""
+    return replace(
+        finding,
+        severity="error",
+        message=finding.message + ", so the remote build on Azure cannot use them",
+        hint="Move the index URL to the app's PIP_INDEX_URL or PIP_EXTRA_INDEX_URL app setting"
+        " (e.g. --app-setting PIP_EXTRA_INDEX_URL=https://user:TOKEN@host/simple), or keep"
+        " ${VARIABLE} in requirements.txt and set VARIABLE as an app setting.",
+    )
 
 
 def _lines(file: Path) -> Iterator[tuple[int, str]]:

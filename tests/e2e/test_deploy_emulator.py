@@ -331,17 +331,6 @@ def test_python_mismatch_needs_force(emulator: Emulator, tmp_path: Path) -> None
     assert "linuxFxVersion" in [c.key for c in result.applied_changes]
 
 
-@pytest.mark.parametrize(("plan_sku", "name"), [("Y1", "consumption-app"), ("FC1", "flex-app")])
-def test_unsupported_plans_are_refused(
-    emulator: Emulator, tmp_path: Path, plan_sku: Any, name: str
-) -> None:
-    site = emulator.create_app(name, plan=plan_sku)
-    plan, artifact = package(HELLO, tmp_path, name)
-    with pytest.raises(DeployError, match="not supported yet"):
-        run(emulator, plan, artifact)
-    assert emulator.site(name).app_settings == site.app_settings
-
-
 def test_unknown_app(emulator: Emulator, tmp_path: Path) -> None:
     plan, artifact = package(HELLO, tmp_path, "nowhere")
     with pytest.raises(DeployError, match="no function app named 'nowhere'"):

@@ -165,17 +165,6 @@ def test_injected_build_failure(emulator: Emulator, kudu: Kudu, hello_zip: Path)
     assert "Oryx build failed: exit 1" in [e["message"] for e in kudu.log(record)]
 
 
-def test_remote_build_setting_is_warned_about(emulator: Emulator, hello_zip: Path) -> None:
-    site = emulator.create_app(
-        "wants-build", app_settings={"SCM_DO_BUILD_DURING_DEPLOYMENT": "true"}
-    )
-    kudu = Kudu(site, str(emulator.ca_bundle))
-    record = kudu.deploy(hello_zip)
-    assert record["status"] == 4
-    warnings = [e["message"] for e in kudu.log(record) if e["type"] == 1]
-    assert any("no remote (Oryx) build" in w for w in warnings)
-
-
 def test_basic_auth_allowed_then_disabled(
     arm_client: WebSiteManagementClient, app: SiteInfo, kudu: Kudu
 ) -> None:

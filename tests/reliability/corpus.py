@@ -168,6 +168,31 @@ CORPUS: tuple[BadInput, ...] = (
         kind="publish",
     ),
     BadInput(id="empty-dir", argv=("validate", "{tmp}"), code=3, words="FP101", prepare=None),
+    # docker build options: checked before anything is built or any engine is asked
+    BadInput(
+        id="dockerfile-missing",
+        argv=(*PACK, "--build", "docker", "--dockerfile", "{tmp}/Dockerfile"),
+        code=2,
+        words="does not exist",
+    ),
+    BadInput(
+        id="dockerfile-and-image",
+        argv=(*PACK, "--build", "docker", "--dockerfile", "{file}", "--image", "python:3.11"),
+        code=2,
+        words="cannot be combined",
+    ),
+    BadInput(
+        id="image-reference-invalid",
+        argv=(*PACK, "--build", "docker", "--image", "Not A/Reference"),
+        code=2,
+        words="must be an image reference",
+    ),
+    BadInput(
+        id="docker-network-invalid",
+        argv=(*DRY_RUN, "--network", "-bad"),
+        code=2,
+        words="docker-network must be a network name",
+    ),
     # names and paths
     BadInput(id="name-not-utf8", argv=VALIDATE, code=3, words="not valid UTF-8", prepare=bad_name),
     BadInput(id="pack-name-not-utf8", argv=PACK, code=3, words="not valid UTF-8", prepare=bad_name),

@@ -168,3 +168,17 @@ def test_index_credentials_never_reach_the_package(
     assert contents["more.txt"] == b"pkg @ git+https://***@github.com/o/r\n"
     assert b"hunter2" not in b"".join(contents.values())
     assert "hunter2" not in outcome.text and "ghp_tokentoken" not in outcome.text
+
+
+@pytest.mark.docker
+def test_no_container_engine_is_a_container_error(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A docker build without a reachable engine: exit 5 with what to do, not a traceback."""
+    app = copy_app(HELLO, tmp_path / "app")
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    outcome = invoke(capsys, "pack", str(app), "--build", "docker", "-o", str(tmp_path / "a.zip"))
+    assert_clean_failure(outcome, 5)
+    assert f"cannot reach a container engine at unix://{tmp_path}/no-engine.sock" in outcome.text
+    assert "DOCKER_HOST" in outcome.text
+    assert not (tmp_path / "a.zip").exists()

@@ -235,6 +235,27 @@ def test_dry_run_of_a_remote_build_drops_python_packages(
     assert plan["ships_python_packages"] is False
     assert plan["files"]["count"] == len(HELLO_FILES)
     assert {c["key"] for c in plan["setting_changes"]} >= {"SCM_DO_BUILD_DURING_DEPLOYMENT"}
+    warning = (
+        "leaving the app's .python_packages out of the package: the remote build installs"
+        " requirements.txt on Azure"
+    )
+    assert plan["warnings"] == [warning]
+    code, _, err = invoke(capsys, "publish", "my-app", str(hello), "--dry-run")
+    assert code == 0
+    assert warning in " ".join(err.split())
+
+
+def test_index_credentials_in_requirements_stop_a_remote_build(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    app = str(Path(__file__).parents[1] / "projects" / "fp209-index-credentials")
+    code, out, _ = invoke(capsys, "publish", "my-app", app, "--dry-run")
+    assert code == 3
+    assert "error FP209" in out
+    assert "not-a-real-token" not in out
+    code, out, _ = invoke(capsys, "publish", "my-app", app, "--dry-run", "--build", "local")
+    assert code == 0
+    assert "warning FP209" in out
 
 
 def test_dry_run_of_an_invalid_app_exits_3(capsys: pytest.CaptureFixture[str], hello: Path) -> None:

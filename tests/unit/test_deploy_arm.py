@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,6 @@ from funcpub.deploy.arm import (
 )
 from funcpub.deploy.changes import ConcreteChange, CurrentConfig
 from funcpub.errors import ConfigError, DeployError
-from funcpub.options import StrategyName
 
 SUB = "00000000-0000-0000-0000-000000000001"
 PROFILE = {
@@ -116,6 +116,10 @@ def test_parse_slot_and_plan_tier() -> None:
         ("FlexConsumption", "flex"),
         ("ElasticPremium", "premium"),
         ("PremiumV3", "dedicated"),
+        ("Basic", "dedicated"),
+        ("Y1", "consumption"),
+        ("FC1", "flex"),
+        ("EP2", "premium"),
         ("", "dedicated"),
     ],
 )
@@ -129,44 +133,63 @@ def site(kind: str = "functionapp,linux", sku: str = "ElasticPremium", **extra: 
 
 
 @pytest.mark.parametrize(
-    ("target", "strategy", "message"),
+    ("target", "message"),
     [
-        (site(kind="functionapp"), "local", "Python function apps need Linux"),
-        (site(kind="app,linux"), "local", "is not a function app"),
-        (site(kind="functionapp,linux,container"), "local", "runs a container"),
-        (site(sku="FlexConsumption"), "remote", "not supported yet"),
-        (site(functionAppConfig={"runtime": {}}), "remote", "not supported yet"),
-        (site(sku="Dynamic"), "local", "not supported yet"),
-        (site(sku="Dynamic"), "none", "not supported yet"),
-        (site(hostNameSslStates=[], enabledHostNames=[]), "local", "no SCM"),
+        (site(kind="functionapp"), "is a Windows function app; Python function apps need Linux"),
+        (site(kind="app,linux"), "is not a function app"),
+        (site(kind="functionapp,linux,container"), "runs a container"),
+        (site(hostNameSslStates=[], enabledHostNames=[]), "no SCM"),
+        (
+            dataclasses.replace(site(sku="FlexConsumption"), slot="staging"),
+            "have no deployment slots",
+        ),
     ],
-    ids=[
-        "windows",
-        "web app",
-        "container",
-        "flex",
-        "flex by config",
-        "y1 local",
-        "y1 none",
-        "no scm",
-    ],
+    ids=["windows", "web app", "container", "no scm", "flex slot"],
 )
-def test_refused_targets(target: SiteInfo, strategy: StrategyName, message: str) -> None:
+def test_refused_targets(target: SiteInfo, message: str) -> None:
     with pytest.raises(DeployError, match=message):
-        check_site(target, strategy)
+        check_site(target)
 
 
 @pytest.mark.parametrize(
-    ("target", "strategy"),
+    "target",
     [
-        (site(), "local"),
-        (site(sku="PremiumV3"), "none"),
-        (site(sku="Dynamic"), "remote"),
-        (site(kind="functionapp,linux,elastic"), "docker"),
+        site(),
+        site(sku="PremiumV3"),
+        site(sku="Dynamic"),
+        site(sku="FlexConsumption"),
+        site(kind="functionapp,linux,elastic"),
     ],
+    ids=["premium", "dedicated", "consumption", "flex", "elastic kind"],
 )
-def test_accepted_targets(target: SiteInfo, strategy: StrategyName) -> None:
-    check_site(target, strategy)
+def test_accepted_targets(target: SiteInfo) -> None:
+    check_site(target)
+
+
+def test_windows_refusal_says_what_to_do() -> None:
+    with pytest.raises(DeployError) as info:
+        check_site(site(kind="functionapp"))
+    assert info.value.hint == (
+        "create a Linux function app (az functionapp create --os-type Linux ...)"
+    )
+
+
+def test_flex_runtime_and_identities_are_parsed() -> None:
+    raw = {
+        **SITE,
+        "identity": {
+            "type": "UserAssigned",
+            "userAssignedIdentities": {"/subscriptions/s/uami": {"clientId": "ABC"}},
+        },
+        "properties": {
+            **SITE["properties"],
+            "sku": None,
+            "functionAppConfig": {"runtime": {"name": "python", "version": "3.12"}},
+        },
+    }
+    parsed = parse_site(raw)
+    assert (parsed.hosting, parsed.flex_runtime) == ("flex", ("python", "3.12"))
+    assert parsed.user_identities == {"abc": "/subscriptions/s/uami"}
 
 
 class FakeApp(ArmApp):

@@ -18,6 +18,7 @@ from funcpub.deploy.changes import (
     unapplied,
 )
 from funcpub.errors import DeployError
+from funcpub.strategies.remote import RemoteStrategy
 
 NO_BUILD = ensure("SCM_DO_BUILD_DURING_DEPLOYMENT", "false", "prebuilt")
 NO_PACKAGE_URL = remove("WEBSITE_RUN_FROM_PACKAGE", "bypasses the build")
@@ -90,6 +91,26 @@ def test_base_settings_on_a_fresh_app() -> None:
     current = config({"FUNCTIONS_WORKER_RUNTIME": "python", "FUNCTIONS_EXTENSION_VERSION": "~4"})
     changes = concrete_changes(base_settings("3.11", "4"), current, force=False)
     assert [item.change.key for item in changes] == ["linuxFxVersion"]
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ({"SCM_DO_BUILD_DURING_DEPLOYMENT": "false", "ENABLE_ORYX_BUILD": "true"},
+         ["set SCM_DO_BUILD_DURING_DEPLOYMENT=true (was false)"]),
+        ({"SCM_DO_BUILD_DURING_DEPLOYMENT": "0", "ENABLE_ORYX_BUILD": "False"},
+         ["set SCM_DO_BUILD_DURING_DEPLOYMENT=true (was 0)",
+          "set ENABLE_ORYX_BUILD=true (was False)"]),
+        ({"SCM_DO_BUILD_DURING_DEPLOYMENT": "1", "ENABLE_ORYX_BUILD": "TRUE"}, []),
+        ({"WEBSITE_RUN_FROM_PACKAGE": "1"},
+         ["set SCM_DO_BUILD_DURING_DEPLOYMENT=true (new)", "set ENABLE_ORYX_BUILD=true (new)",
+          "remove WEBSITE_RUN_FROM_PACKAGE (was 1)"]),
+    ],
+    ids=["false is fixed", "0 and False are fixed", "1 and TRUE already build", "package mount"],
+)  # fmt: skip
+def test_a_remote_build_turns_the_build_on(settings: dict[str, str], expected: list[str]) -> None:
+    changes = concrete_changes(RemoteStrategy().settings(), config(settings), force=False)
+    assert [item.describe() for item in changes] == expected
 
 
 def test_describe() -> None:

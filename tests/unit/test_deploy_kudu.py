@@ -19,6 +19,7 @@ from funcpub.deploy.kudu import (
     ProgressReader,
     ScmClient,
     UploadReceipt,
+    build_error,
     find_deployment_id,
     is_ours,
     parse_kudu_time,
@@ -514,6 +515,45 @@ def test_failure_quotes_the_log_tail_with_details() -> None:
     assert "No matching distribution found for nope==1" in result.message
     assert "Deployment Failed." in result.message
     assert lines.count("Deployment Failed.") == 1
+
+
+def test_a_failed_build_quotes_pips_errors_even_beyond_the_tail() -> None:
+    pip = [
+        "[10:00:01+0000] ERROR: Could not find a version that satisfies the requirement nope==1",
+        "[10:00:01+0000] ERROR: No matching distribution found for nope==1",
+    ]
+    oryx = "\n".join(pip) + " | Exit code: 1 | Please review your requirements.txt | More ..."
+    details = [entry(f"p{i}", line) for i, line in enumerate(pip)]
+    details += [entry(f"n{i}", f"noise {i}") for i in range(30)] + [entry("o", oryx)]
+    site = Site(
+        [1, 3],
+        [entry("1", "Running oryx build...", "https://scm.test/api/deployments/a/log/1")],
+        {"/log/1": details},
+    )
+    _, result = follow(site, FakeClock())
+    assert isinstance(result, DeployError)
+    assert (
+        "the remote build failed:\n"
+        "  ERROR: Could not find a version that satisfies the requirement nope==1\n"
+        "  ERROR: No matching distribution found for nope==1\n"
+        "last log lines:"
+    ) in result.message
+    assert result.hint is not None
+    assert result.hint.startswith("fix requirements.txt, or where the app's pip looks")
+
+
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        ("[12:00:00+0000] ERROR: No matching distribution found for x", "ERROR: No matching "
+         "distribution found for x"),
+        ("  ERROR: boom | Exit code: 1 | Please review your requirements.txt", "ERROR: boom"),
+        ("[12:00:00+0000] Collecting x", None),
+        ("An ERROR: not at the start", None),
+    ],
+)  # fmt: skip
+def test_build_error_lines(line: str, error: str | None) -> None:
+    assert build_error(line) == error
 
 
 @pytest.mark.parametrize("status", [-1, 5, 6, 42])

@@ -47,6 +47,11 @@ def test_precedence_cli_over_env_over_pyproject_over_default(tmp_path: Path) -> 
         "cloud": "default",
         "subscription": "default",
         "resource-group": "default",
+        "dockerfile": "default",
+        "image": "default",
+        "base-image": "default",
+        "docker-network": "default",
+        "pull": "default",
     }
 
 

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from funcpub.options import StrategyName
 from funcpub.project import FunctionProject
 from funcpub.requirements import Scan, logical_lines, redact, scan_requirements
 from funcpub.validate import base, validate
@@ -205,3 +206,18 @@ def test_scanning_never_raises(text: str) -> None:
         path = Path(folder) / "requirements.txt"
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
         scan_requirements(path)
+
+
+@pytest.mark.parametrize(
+    ("build", "severity"), [("remote", "error"), ("local", "warning"), (None, "warning")]
+)
+def test_index_credentials_are_an_error_for_a_remote_build(
+    build: StrategyName | None, severity: str
+) -> None:
+    report = validate(FunctionProject.load(PROJECTS / "fp209-index-credentials"), build=build)
+    (finding,) = [f for f in report.findings if f.code == "FP209"]
+    assert finding.severity == severity
+    assert "not-a-real-token" not in finding.message
+    if build == "remote":
+        assert finding.message.endswith("so the remote build on Azure cannot use them")
+        assert finding.hint is not None and "PIP_EXTRA_INDEX_URL app setting" in finding.hint

@@ -1,0 +1,36 @@
+"""The smoke import inside a container of the build image, when this machine lacks the Python.
+
+The emulator's Functions host starts its worker as `<python> -I -S -B worker_main.py <wwwroot>
+<worker_dir>`. Here `<python>` is a small script that runs `funcpub.container.worker_proxy`: it
+copies those paths into a container of the image (at the same absolute paths), runs `python3`
+there with `exec`, and relays stdin, stdout and stderr, so the real worker indexes the app with
+the image's interpreter. The container has no network and is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from funcpub.build.base import BuildReporter
+from funcpub.container.engine import connect
+from funcpub.container.lifecycle import build_container
+
+
+@contextmanager
+def container_python(image: str, scratch: Path, reporter: BuildReporter) -> Iterator[str]:
+    """An executable that stands for `python3` in a container of `image` (POSIX hosts)."""
+    reporter.step(f"smoke import: no local Python of the version; using a container of {image}")
+    with (
+        connect() as client,
+        build_container(client, image, network="none", reporter=reporter) as container,
+    ):
+        scratch.mkdir(parents=True, exist_ok=True)
+        proxy = scratch / "container-python"
+        command = (sys.executable, "-m", "funcpub.container.worker_proxy", container.id)
+        proxy.write_text(f'#!/bin/sh\nexec {shlex.join(command)} "$@"\n', encoding="utf-8")
+        proxy.chmod(0o755)
+        yield str(proxy)

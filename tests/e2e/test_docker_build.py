@@ -1,0 +1,285 @@
+"""`--build docker` on a real engine: native sdists compiled in a linux/amd64 container.
+
+The engine and the registry-free base image come from `scripts/docker-setup` (tests/
+docker_fixtures.py); every build uses `--base-image` with it and `--network none`, installing
+from the offline wheelhouse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import docker
+import pytest
+
+from funcpub.build import smoke
+from funcpub.build.base import NullReporter
+from funcpub.cli import run
+from funcpub.container.lifecycle import build_container
+from funcpub.strategies.docker import INSTALL_HINT
+from tests.docker_fixtures import funcpub_containers
+from tests.e2e.conftest import MakeApp
+from tests.wheelhouse import write_sdist
+
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("no_leftover_containers")]
+
+SITE = ".python_packages/lib/site-packages"
+NATIVE_APP = """\
+import azure.functions as func
+
+import alpha
+import cgreet
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="native")
+def native(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(f"{alpha.MESSAGE}; {cgreet.greeting()}")
+"""
+
+
+def pack(
+    capsys: pytest.CaptureFixture[str], app: Path, base_image: str, *args: str
+) -> tuple[int, str]:
+    argv = ["pack", str(app), "--build", "docker", "--base-image", base_image]
+    code = run([*argv, "--network", "none", "-o", str(app.parent / "out.zip"), *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def shipped(app: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(app.parent / "out.zip") as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
+def run_in_image(client: docker.DockerClient, image: str, folder: Path, code: str) -> str:
+    """Copy `folder` to /wwwroot in a fresh container of `image`, run `code` there; its output."""
+    with build_container(client, image, network="none", reporter=NullReporter()) as container:
+        container.put({"wwwroot": folder}, {})
+        result = container.run(["python3", "-c", code], workdir="/wwwroot", timeout=60)
+    assert result.ok, result.tail_text()
+    return result.tail_text()
+
+
+def test_a_native_sdist_is_compiled_in_the_container_and_imports_there(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    base_image: str,
+    docker_client: docker.DockerClient,
+) -> None:
+    app = make_app("azure-functions", "alpha", "cgreet", function_app=NATIVE_APP)
+    code, output = pack(capsys, app, base_image, "--write-python-packages")
+    assert code == 0, output
+    files = shipped(app)
+    (library,) = [n for n in files if n.startswith(f"{SITE}/cgreet/_cgreet.") and n.endswith(".so")]
+    assert files[library].startswith(b"\x7fELF")
+    assert "dependencies: alpha==1.0, azure-functions" in output
+    assert "smoke import passed (functions: native)" in output
+    # The packaged tree imports on the image's own Python (the platform it was built for).
+    with zipfile.ZipFile(app.parent / "out.zip") as archive:
+        archive.extractall(app.parent / "unpacked")
+    site = app.parent / "unpacked" / SITE
+    answer = run_in_image(
+        docker_client, base_image, site, "import cgreet, alpha; print(cgreet.greeting())"
+    )
+    assert answer == "compiled C says hello"
+    # What came out of the container belongs to the user who ran funcpub.
+    written = list((app / ".python_packages").rglob("*"))
+    assert written
+    assert {path.lstat().st_uid for path in written} == {os.getuid()}
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_the_local_build_refuses_the_same_app_with_its_hint(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp, installer: str
+) -> None:
+    app = make_app("azure-functions", "alpha", "cgreet", function_app=NATIVE_APP)
+    argv = ["pack", str(app), "--build", "local", "--installer", installer, "--no-smoke"]
+    code = run([*argv, "-o", str(app.parent / "out.zip")])
+    err = capsys.readouterr().err
+    assert code == 4, err
+    assert "cgreet==1.0" in err
+    assert "--build docker" in err
+
+
+def test_output_is_owned_by_the_invoking_user_not_the_containers_root(
+    docker_client: docker.DockerClient, base_image: str, tmp_path: Path
+) -> None:
+    owner = (4242, 4343) if os.getuid() == 0 else (os.getuid(), os.getgid())
+    with build_container(docker_client, base_image, network="none", reporter=NullReporter()) as box:
+        made = box.run(
+            ["sh", "-c", "mkdir -p /out/pkg && echo x > /out/pkg/mod.py && stat -c %u /out/pkg"],
+            workdir="/",
+            timeout=60,
+        )
+        assert made.tail_text() == "0"  # root made them in the container
+        assert box.get("/out", tmp_path, owner=owner)
+        assert not box.get("/missing", tmp_path / "nothing", owner=owner)
+    paths = [tmp_path / "out", tmp_path / "out" / "pkg", tmp_path / "out" / "pkg" / "mod.py"]
+    assert {(p.stat().st_uid, p.stat().st_gid) for p in paths} == {owner}
+
+
+def test_the_image_is_built_once_and_reused(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    base_image: str,
+    docker_client: docker.DockerClient,
+    tmp_path: Path,
+) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    marker = f"# cache test {time.time_ns()}"
+    dockerfile.write_text(f"ARG BASE_IMAGE\nFROM ${{BASE_IMAGE}}\n{marker}\nRUN true\n")
+    app = make_app("alpha")
+    try:
+        code, first = pack(capsys, app, base_image, "--dockerfile", str(dockerfile), "--no-smoke")
+        assert code == 0, first
+        assert "building the image funcpub-build:py3.11-" in first
+        code, second = pack(capsys, app, base_image, "--dockerfile", str(dockerfile), "--no-smoke")
+        assert code == 0, second
+        assert "reusing the build image funcpub-build:py3.11-" in second
+        assert "building the image" not in second
+    finally:
+        tag = first.split("building the image ", 1)[1].split()[0]
+        docker_client.images.remove(tag, force=True)
+
+
+def test_a_broken_dockerfile_is_a_container_error(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp, base_image: str, tmp_path: Path
+) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN echo no-such-tool && exit 3\n")
+    app = make_app("alpha")
+    code, output = pack(capsys, app, base_image, "--dockerfile", str(dockerfile))
+    assert code == 5, output
+    assert f"building the image from {dockerfile} failed" in output
+    assert "no-such-tool" in output
+    assert "hint: fix the Dockerfile" in output
+    assert "Traceback" not in output
+
+
+def test_a_failed_install_is_a_build_error_and_removes_the_container(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp, base_image: str
+) -> None:
+    app = make_app("no-such-distribution")
+    code, output = pack(capsys, app, base_image)
+    assert code == 4, output
+    assert "installing the requirements in the build container failed" in output
+    assert "No matching distribution found for no-such-distribution" in output
+    assert INSTALL_HINT.split(";")[0] in output
+
+
+def test_secrets_stay_out_of_the_output_and_the_image(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    base_image: str,
+    docker_client: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "s3cr3t-index-token-4711"
+    monkeypatch.setenv("PRIVATE_INDEX_TOKEN", secret)
+    app = make_app("alpha")
+    requirements = app / "requirements.txt"
+    requirements.write_text(
+        "--find-links file:///tokens/${PRIVATE_INDEX_TOKEN}\n" + requirements.read_text()
+    )
+    code, output = pack(capsys, app, base_image, "-v", "--no-smoke")
+    assert code == 0, output
+    assert "/tokens/***" in output  # pip printed it, expanded: funcpub hid it
+    assert secret not in output
+    (tag,) = {word for word in output.split() if word.startswith("funcpub-build:")}
+    history = json.dumps(docker_client.images.get(tag).history())
+    inspect = json.dumps(docker_client.images.get(tag).attrs)
+    assert secret not in history + inspect
+
+
+def test_funcpub_keep_container_keeps_a_failed_build_for_debugging(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    base_image: str,
+    docker_client: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    before = funcpub_containers(docker_client)
+    monkeypatch.setenv("FUNCPUB_KEEP_CONTAINER", "1")
+    code, output = pack(capsys, make_app("no-such-distribution"), base_image)
+    kept = funcpub_containers(docker_client) - before
+    for container in kept:
+        docker_client.containers.get(container).remove(force=True)
+    assert code == 4, output
+    (container,) = kept
+    assert f"remove it with: docker rm -f {container}" in output
+    assert "ignoring unknown environment variable" not in output
+
+
+def test_ctrl_c_during_the_install_removes_the_container(
+    docker_client: docker.DockerClient, make_app: MakeApp, base_image: str, tmp_path: Path
+) -> None:
+    slow = tmp_path / "slow-wheels"
+    slow.mkdir()
+    backend = "import time\n\ndef build_wheel(*args, **kwargs):\n    time.sleep(300)\n"
+    write_sdist(slow, "slowsd", "1.0", {"backend.py": backend, "slowsd/__init__.py": ""})
+    app = make_app(f"--find-links {slow}", "slowsd")
+    before = funcpub_containers(docker_client)
+    argv = [sys.executable, "-m", "funcpub", "pack", str(app), "--build", "docker"]
+    argv += ["--base-image", base_image, "--network", "none", "-o", str(tmp_path / "out.zip")]
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not funcpub_containers(docker_client) - before:
+            assert child.poll() is None, child.communicate()[0]
+            assert time.monotonic() < deadline, "no build container appeared"
+            time.sleep(0.2)
+        time.sleep(3)  # pip is inside the sdist's backend by now
+        child.send_signal(signal.SIGINT)
+        output, _ = child.communicate(timeout=60)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 130, output
+    assert "Traceback" not in output
+    assert funcpub_containers(docker_client) == before
+    assert not (tmp_path / "out.zip").exists()
+
+
+@pytest.mark.emulator
+def test_publish_a_docker_build_to_the_emulator(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp, base_image: str
+) -> None:
+    app = make_app("azure-functions", "alpha", "cgreet", function_app=NATIVE_APP)
+    argv = ["publish", "native-app", str(app), "--build", "docker", "--emulator", "--json"]
+    code = run([*argv, "--base-image", base_image, "--network", "none"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    result = json.loads(captured.out)
+    assert [f["name"] for f in result["functions"]] == ["native"]
+    (answer,) = result["smoke"]
+    assert answer["status"] == 200
+    assert answer["body"] == "alpha and beta; compiled C says hello"
+    assert not (app / ".python_packages").exists()
+
+
+def test_without_a_local_python_the_smoke_import_runs_in_the_image(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    base_image: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(smoke, "find_interpreter", lambda *_args, **_kwargs: None)
+    app = make_app("azure-functions", "alpha", "cgreet", function_app=NATIVE_APP)
+    code, output = pack(capsys, app, base_image, "--smoke")
+    assert code == 0, output
+    assert "smoke import: no local Python of the version; using a container of" in output
+    assert "smoke import passed (functions: native)" in output
+    broken = NATIVE_APP.replace("import cgreet", "import cgreet\nimport not_installed")
+    (app / "function_app.py").write_text(broken)
+    code, output = pack(capsys, app, base_image, "--smoke")
+    assert code == 4, output
+    assert "No module named 'not_installed'" in output
