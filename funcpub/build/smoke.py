@@ -21,9 +21,8 @@ from typing import Final, Literal
 
 from funcpub.build.base import BuildReporter
 from funcpub.build.tools import run_step
-from funcpub.container.smoke import container_python
-from funcpub.emulator.host import FunctionHost, prepare_worker_dir
 from funcpub.errors import BuildError
+from funcpub.functionhost import FunctionHost, prepare_worker_dir
 from funcpub.ignore import PYTHON_PACKAGES, IncludedFile
 
 SmokeMode = Literal["auto", "on", "off"]
@@ -90,6 +89,8 @@ def smoke_import(
         return SmokeOutcome(ran=False, python=None, detail="skipped (--no-smoke)")
     python = find_interpreter(python_version, root=root, reporter=reporter)
     if python is None and image is not None and os.name == "posix":
+        from funcpub.container.smoke import container_python  # the docker SDK: docker builds only
+
         with container_python(image, scratch, reporter) as proxy:
             where = f"python3 in a container of {image}"
             return _index(files, python=proxy, where=where, version=python_version, scratch=scratch)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Final
 
 import typer
@@ -16,6 +18,7 @@ from funcpub.console import Console
 from funcpub.errors import ConfigError
 from funcpub.ignore import FileSelection
 from funcpub.options import Options
+from funcpub.package import Artifact, write_zip, zip_timestamp
 from funcpub.project import FunctionProject
 
 Smoke = Annotated[
@@ -59,6 +62,16 @@ CacheTtl = Annotated[
 ]
 _DURATION: Final = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
 _UNITS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildChoices:
+    """The build options `pack` and `publish` share, as given on the command line."""
+
+    smoke: bool | None  # None: the strategy's default
+    write_python_packages: bool
+    verbose: bool
+    cache: CachePolicy
 
 
 class BuildProgress:
@@ -116,19 +129,15 @@ def built_package(
     options: Options,
     selection: FileSelection,
     console: Console,
-    *,
-    smoke: bool | None,
-    write_python_packages: bool,
-    verbose: bool,
-    cache: CachePolicy,
+    choices: BuildChoices,
 ) -> Iterator[StagedPackage]:
     """Build and check the app, report the outcome, and yield the files to zip."""
     build = BuildOptions(
-        smoke=smoke_mode(smoke, options),
-        write_python_packages=write_python_packages,
-        cache=cache,
+        smoke=smoke_mode(choices.smoke, options),
+        write_python_packages=choices.write_python_packages,
+        cache=choices.cache,
     )
-    progress = BuildProgress(console, verbose=verbose)
+    progress = BuildProgress(console, verbose=choices.verbose)
     try:
         with staged_package(project, options, selection, build=build, reporter=progress) as staged:
             console.end_status()
@@ -136,6 +145,11 @@ def built_package(
             yield staged
     finally:
         console.end_status()
+
+
+def write_package(staged: StagedPackage, destination: Path) -> Artifact:
+    """Zip the staged files to `destination` (copying the cached dependencies' entries)."""
+    return write_zip(staged.files, destination, timestamp=zip_timestamp(), store=staged.store)
 
 
 def _summarize(console: Console, staged: StagedPackage) -> None:

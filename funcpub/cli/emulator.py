@@ -1,4 +1,7 @@
-"""`funcpub emulator`: run the local Azure emulator and create function apps in it."""
+"""`funcpub emulator`: run the local Azure emulator and create function apps in it.
+
+The commands import the emulator when they run, so other commands never load its server.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +9,16 @@ import shlex
 import signal
 import threading
 from pathlib import Path
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 import typer
 
 from funcpub.cli.common import JsonFlag, make_console
 from funcpub.console import Console
-from funcpub.emulator import Emulator, SiteInfo
-from funcpub.emulator.control import AppOptions, create_app, default_data_dir
-from funcpub.emulator.records import parse_os, parse_plan
-from funcpub.emulator.seed import apply_seed, read_seed
 from funcpub.errors import ConfigError
+
+if TYPE_CHECKING:
+    from funcpub.emulator import Emulator, SiteInfo
 
 FEDERATED_TOKEN_FILE: Final = "federated-token.jwt"  # noqa: S105 - a file name
 FEDERATED_TOKEN_LIFETIME: Final = 24 * 3600
@@ -84,6 +86,10 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the emulator until Ctrl-C; prints the URL, the CA bundle and client settings."""
+    from funcpub.emulator import Emulator
+    from funcpub.emulator.control import default_data_dir
+    from funcpub.emulator.seed import apply_seed, read_seed
+
     console = make_console(ctx, json_mode=False)
     directory = data_dir or default_data_dir()
     try:
@@ -125,6 +131,9 @@ def create_app_command(
     json_output: JsonFlag = False,
 ) -> None:
     """Create a function app; a running `serve` on the same data dir picks it up at once."""
+    from funcpub.emulator.control import AppOptions, create_app, default_data_dir
+    from funcpub.emulator.records import parse_os, parse_plan
+
     console = make_console(ctx, json_mode=json_output)
     try:
         options = AppOptions(

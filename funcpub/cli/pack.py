@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from funcpub.cli.building import (
+    BuildChoices,
     CacheTtl,
     NoCache,
     Refresh,
@@ -17,6 +18,7 @@ from funcpub.cli.building import (
     WritePythonPackages,
     built_package,
     cache_policy,
+    write_package,
 )
 from funcpub.cli.common import (
     AppDir,
@@ -32,7 +34,6 @@ from funcpub.cli.render import render_artifact
 from funcpub.console import Console
 from funcpub.errors import ConfigError
 from funcpub.ignore import FileSelection
-from funcpub.package import write_zip, zip_timestamp
 
 Output = Annotated[
     Path | None,
@@ -111,20 +112,15 @@ def pack(
     require_valid(loaded.report.findings, console, undone="nothing was packed")
     for finding in loaded.report.warnings:
         console.warn(f"{finding.code} {finding.message}")
-    with built_package(
-        loaded.project,
-        loaded.options,
-        selection,
-        console,
+    choices = BuildChoices(
         smoke=smoke,
         write_python_packages=write_python_packages,
         verbose=verbose,
         cache=cache_policy(no_cache=no_cache, refresh=refresh, cache_ttl=cache_ttl),
-    ) as staged:
+    )
+    with built_package(loaded.project, loaded.options, selection, console, choices) as staged:
         console.step(f"writing {destination} ({len(staged.files)} files)")
-        artifact = write_zip(
-            staged.files, destination, timestamp=zip_timestamp(), store=staged.store
-        )
+        artifact = write_package(staged, destination)
     console.set_outputs({"package-sha256": artifact.sha256})
     if json_output:
         console.json(asdict(artifact) | {"path": str(artifact.path)})

@@ -1,22 +1,19 @@
-"""`funcpub publish`: plan, build, pack and deploy to an Azure function app."""
+"""`funcpub publish`: plan, build, pack and deploy to an Azure function app.
+
+The command turns its options into a `PublishRequest`, then plans; `--dry-run` stops there. Only
+a real publish goes on to `funcpub.cli.deploying`, which loads the Azure SDK and the emulator.
+"""
 
 from __future__ import annotations
 
-import functools
-import os
 import re
-import tempfile
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import asdict
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Final
 
-import requests
 import typer
 
-from funcpub.appsettings import change_to_dict
-from funcpub.build.pipeline import StagedPackage
 from funcpub.cli.appsettings import (
     AppSettings,
     ForceLocalSettings,
@@ -28,13 +25,13 @@ from funcpub.cli.appsettings import (
     settings_request,
 )
 from funcpub.cli.building import (
+    BuildChoices,
     CacheTtl,
     NoCache,
     Refresh,
     Smoke,
     Verbose,
     WritePythonPackages,
-    built_package,
     cache_policy,
 )
 from funcpub.cli.common import (
@@ -42,19 +39,16 @@ from funcpub.cli.common import (
     FunctionsVersion,
     Installer,
     JsonFlag,
+    Prepared,
     PythonVersion,
     make_console,
     prepare,
     require_valid,
 )
 from funcpub.cli.container import BaseImage, Dockerfile, Image, Network, Pull, docker_values
-from funcpub.cli.render import render_deploy_result, render_plan
+from funcpub.cli.render import render_plan
 from funcpub.console import Console
-from funcpub.deploy import AzureTarget, DeployedFunction, DeployOptions, DeployResult, deploy
-from funcpub.emulator import Emulator
 from funcpub.errors import EXIT_OK, ConfigError, ValidationError
-from funcpub.options import Options
-from funcpub.package import Artifact, write_zip, zip_timestamp
 from funcpub.plan import Plan, make_plan, plan_to_dict
 
 # Function app names become host names: 2-60 letters, digits and hyphens, no hyphen at either end.
@@ -105,7 +99,45 @@ UseEmulator = Annotated[
         help="Publish to a local Azure emulator started for this run (creates the app).",
     ),
 ]
-SMOKE_TIMEOUT: Final = 30
+
+
+@dataclass(frozen=True, kw_only=True)
+class SettingsChoices:
+    """Which app settings to publish besides the configuration's own."""
+
+    local_settings: bool  # --publish-local-settings
+    files: tuple[Path, ...]  # --settings-file
+    assignments: tuple[str, ...]  # --app-setting KEY=VALUE
+    overwrite: bool
+    force_local: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeployChoices:
+    """How to deploy, beyond the configuration keys."""
+
+    tenant: str | None
+    client_id: str | None
+    force: bool
+    verify: bool
+    timeout: float
+    show_keys: bool
+    emulator: bool  # a local emulator started for this run
+
+
+@dataclass(frozen=True, kw_only=True)
+class PublishRequest:
+    """Everything `funcpub publish` was asked to do."""
+
+    app_name: str
+    app_dir: Path
+    config: Mapping[str, str | None]  # configuration keys given on the command line
+    settings: SettingsChoices
+    build: BuildChoices
+    deploy: DeployChoices
+    dry_run: bool
+    json_output: bool
+    output: Path | None  # where to keep the zip
 
 
 def _cloud(cloud: str | None, *, emulator: bool) -> str | None:
@@ -170,17 +202,10 @@ def publish(
     """Publish the app: validate, build, pack and zip-deploy (use --dry-run to see the plan)."""
     console = make_console(ctx, json_mode=json_output)
     check_app_name(app_name)
-    check_assignments(app_setting or ())
-    register_cli_settings(console, app_setting or ())
-    settings = settings_request(
-        app_dir,
-        console,
-        local_settings=publish_local_settings,
-        files=settings_file or (),
-        overwrite=overwrite,
-        force_local=force_local_settings,
-    )
-    cli = {
+    assignments = tuple(app_setting or ())
+    check_assignments(assignments)
+    register_cli_settings(console, assignments)
+    config = {
         "build": build,
         "python-version": python_version,
         "functions-version": functions_version,
@@ -193,54 +218,74 @@ def publish(
             dockerfile=dockerfile, image=image, base_image=base_image, pull=pull, network=network
         ),
     }
-    loaded = prepare("publish", app_dir, cli, console, app_settings=app_setting or ())
-    plan = make_plan(
-        loaded.project,
-        loaded.options,
-        selection=loaded.selection,
-        report=loaded.report,
+    request = PublishRequest(
         app_name=app_name,
+        app_dir=app_dir,
+        config=config,
+        settings=SettingsChoices(
+            local_settings=publish_local_settings,
+            files=tuple(settings_file or ()),
+            assignments=assignments,
+            overwrite=overwrite,
+            force_local=force_local_settings,
+        ),
+        build=BuildChoices(
+            smoke=smoke,
+            write_python_packages=write_python_packages,
+            verbose=verbose,
+            cache=cache_policy(no_cache=no_cache, refresh=refresh, cache_ttl=cache_ttl),
+        ),
+        deploy=DeployChoices(
+            tenant=tenant,
+            client_id=client_id,
+            force=force,
+            verify=not no_verify,
+            timeout=timeout,
+            show_keys=show_keys,
+            emulator=emulator,
+        ),
+        dry_run=dry_run,
+        json_output=json_output,
+        output=output,
+    )
+    return run_publish(request, console)
+
+
+def run_publish(request: PublishRequest, console: Console) -> int:
+    """Plan; show the plan for --dry-run, else build, pack and deploy it."""
+    prepared, plan = plan_publish(request, console)
+    if request.dry_run:
+        return _show_plan(plan, console, json_output=request.json_output)
+    require_valid(plan.findings, console, undone="nothing was deployed")
+    from funcpub.cli.deploying import deploy_plan  # the Azure SDK and the emulator, only now
+
+    return deploy_plan(plan, prepared, request, console)
+
+
+def plan_publish(request: PublishRequest, console: Console) -> tuple[Prepared, Plan]:
+    """Read the settings to publish and the app, validate it, and plan the publish."""
+    choices = request.settings
+    settings = settings_request(
+        request.app_dir,
+        console,
+        local_settings=choices.local_settings,
+        files=choices.files,
+        overwrite=choices.overwrite,
+        force_local=choices.force_local,
+    )
+    prepared = prepare(
+        "publish", request.app_dir, dict(request.config), console, app_settings=choices.assignments
+    )
+    plan = make_plan(
+        prepared.project,
+        prepared.options,
+        selection=prepared.selection,
+        report=prepared.report,
+        app_name=request.app_name,
         settings=settings,
     )
     _warn_settings(plan, console)
-    if dry_run:
-        if json_output:
-            console.json(plan_to_dict(plan))
-        else:
-            console.result(render_plan(plan))
-        return EXIT_OK if plan.ok else ValidationError.exit_code
-    require_valid(plan.findings, console, undone="nothing was deployed")
-    target = AzureTarget(
-        cloud=loaded.options.cloud,
-        subscription_id=loaded.options.subscription,
-        resource_group=loaded.options.resource_group,
-        tenant_id=tenant,
-        client_id=client_id,
-    )
-    deploy_options = DeployOptions(
-        force=force, verify=not no_verify, timeout=timeout, show_keys=show_keys
-    )
-    build_package = functools.partial(
-        built_package,
-        loaded.project,
-        loaded.options,
-        loaded.selection,
-        console,
-        smoke=smoke,
-        write_python_packages=write_python_packages,
-        verbose=verbose,
-        cache=cache_policy(no_cache=no_cache, refresh=refresh, cache_ttl=cache_ttl),
-    )
-    with (
-        _package(plan, build_package, output, console) as artifact,
-        _environment(emulator, loaded.options, app_name, console) as environ,
-    ):
-        result = deploy(
-            plan, artifact, target=target, options=deploy_options, reporter=console, environ=environ
-        )
-        answers = _smoke_requests(result.functions, environ) if emulator else ()
-    _report(console, result, artifact, answers, json_output=json_output)
-    return EXIT_OK
+    return prepared, plan
 
 
 def _warn_settings(plan: Plan, console: Console) -> None:
@@ -251,78 +296,10 @@ def _warn_settings(plan: Plan, console: Console) -> None:
         console.warn(warning)
 
 
-@contextmanager
-def _package(
-    plan: Plan,
-    build: Callable[[], AbstractContextManager[StagedPackage]],
-    output: Path | None,
-    console: Console,
-) -> Iterator[Artifact]:
-    """Build, then the zip to deploy: at --output, or in a temporary folder removed afterwards.
-
-    The build's staging folder is gone before the deploy starts; only the zip stays.
-    """
-    with tempfile.TemporaryDirectory(prefix="funcpub-") as scratch:
-        destination = (output or Path(scratch) / f"{plan.app_name}.zip").resolve()
-        with build() as staged:
-            console.step(f"packing {len(staged.files)} files into {destination.name}")
-            artifact = write_zip(
-                staged.files, destination, timestamp=zip_timestamp(), store=staged.store
-            )
-        yield artifact
-
-
-@contextmanager
-def _environment(
-    use_emulator: bool, options: Options, app_name: str, console: Console
-) -> Iterator[Mapping[str, str]]:
-    """The process environment, or one pointing at a fresh emulator holding the app."""
-    if not use_emulator:
-        yield os.environ
-        return
-    with (
-        tempfile.TemporaryDirectory(prefix="funcpub-emulator-") as data_dir,
-        Emulator(Path(data_dir)) as emulator,
-    ):
-        console.step(f"started the Azure emulator at {emulator.url}")
-        emulator.create_app(
-            app_name,
-            python=options.python_version,
-            functions_version=options.functions_version,
-            resource_group=options.resource_group or "rg-funcpub",
-        )
-        if options.slot:
-            emulator.create_slot(app_name, options.slot)
-        console.secret(emulator.client_secret)
-        yield {**os.environ, **emulator.client_env()}
-
-
-def _smoke_requests(
-    functions: tuple[DeployedFunction, ...], environ: Mapping[str, str]
-) -> tuple[tuple[str, int, str], ...]:
-    """GET each HTTP function once: (url, status, start of the body)."""
-    verify = environ.get("REQUESTS_CA_BUNDLE", True)
-    answers = []
-    for function in functions:
-        if function.trigger != "httpTrigger" or not function.url:
-            continue
-        response = requests.get(function.url, verify=verify, timeout=SMOKE_TIMEOUT)
-        answers.append((function.url, response.status_code, response.text[:200]))
-    return tuple(answers)
-
-
-def _report(
-    console: Console,
-    result: DeployResult,
-    artifact: Artifact,
-    smoke: tuple[tuple[str, int, str], ...],
-    *,
-    json_output: bool,
-) -> None:
+def _show_plan(plan: Plan, console: Console, *, json_output: bool) -> int:
+    """--dry-run: the plan, and exit 3 when it may not go ahead."""
     if json_output:
-        document = asdict(result) | {"package": asdict(artifact) | {"path": str(artifact.path)}}
-        document["applied_changes"] = [change_to_dict(c) for c in result.applied_changes]
-        document["smoke"] = [{"url": u, "status": s, "body": b} for u, s, b in smoke]
-        console.json(document)
-        return
-    console.result(render_deploy_result(result, artifact, smoke))
+        console.json(plan_to_dict(plan))
+    else:
+        console.result(render_plan(plan))
+    return EXIT_OK if plan.ok else ValidationError.exit_code

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from rich.console import Group, RenderableType
 from rich.markup import escape
@@ -11,11 +11,13 @@ from rich.table import Table
 from rich.text import Text
 
 from funcpub.appsettings import ReplacePolicy
-from funcpub.deploy import DeployResult
 from funcpub.package import Artifact
 from funcpub.plan import Plan
-from funcpub.settingsdiff import DiffEntry, DiffStatus, SettingsDiff
 from funcpub.validate import Finding
+
+if TYPE_CHECKING:
+    from funcpub.deploy import DeployResult
+    from funcpub.settingsdiff import DiffEntry, DiffStatus, SettingsDiff
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
 

@@ -29,11 +29,8 @@ from funcpub.cli.publish import (
     check_app_name,
 )
 from funcpub.cli.render import render_settings_diff
-from funcpub.deploy import AzureTarget
-from funcpub.deploy.settings import read_remote_settings
 from funcpub.errors import EXIT_OK
 from funcpub.plan import plan_app_settings
-from funcpub.settingsdiff import diff_settings
 
 settings_app = typer.Typer(
     help="Compare the app settings in Azure with the ones funcpub publishes.",
@@ -92,6 +89,10 @@ def diff(
     loaded = load("publish", app_dir, cli, console, app_settings=app_setting or ())
     options = loaded.options
     planned = plan_app_settings(loaded.project, options, request)
+    from funcpub.deploy import AzureTarget  # the Azure SDK: only once it is needed
+    from funcpub.deploy.settings import read_remote_settings
+    from funcpub.settingsdiff import diff_settings
+
     remote = read_remote_settings(
         app_name,
         slot=options.slot,

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Final
 
+from funcpub.container.spec import APP
 from funcpub.requirements import (
     INCLUDES,
     logical_lines,
@@ -28,9 +29,7 @@ from funcpub.requirements import (
     take_option,
 )
 
-APP: Final = "funcpub/app"  # the install's working folder; relpaths here are from `/`
 EXTERNAL: Final = "funcpub/external"
-OUTPUT: Final = "/funcpub/out"
 FIND_LINKS: Final = frozenset({"-f", "--find-links"})
 EDITABLE: Final = ("-e", "--editable")
 # What pip reads from its environment about indexes; uv's names count when pip's are unset.

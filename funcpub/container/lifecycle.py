@@ -29,7 +29,8 @@ from docker.utils.socket import frames_iter
 from funcpub.build.base import BuildReporter
 from funcpub.container.archive import extract_output_archive, write_input_archive
 from funcpub.container.engine import engine_errors
-from funcpub.container.images import LABEL, PLATFORM
+from funcpub.container.images import LABEL
+from funcpub.container.spec import PLATFORM
 from funcpub.errors import BuildError, ContainerError
 from funcpub.options import KEEP_CONTAINER_ENV
 from funcpub.process import TAIL_LINES, CommandResult

@@ -15,12 +15,12 @@ from typing import Any, Final
 
 from werkzeug.wrappers import Request, Response
 
-from funcpub.emulator import host
 from funcpub.emulator.context import Context
 from funcpub.emulator.records import SiteRecord
 from funcpub.emulator.routing import match_route
 from funcpub.emulator.runtime import index_record, indexed_function
 from funcpub.emulator.web import empty_response, json_response
+from funcpub.functionhost import HttpCall, IndexedFunction
 
 LOG: Final = logging.getLogger("funcpub.emulator.app")
 HOST_VERSION: Final = "4.1037.1.1"
@@ -66,7 +66,7 @@ def authorized(request: Request, site: SiteRecord, auth_level: str | None) -> bo
     return _same(key, site.function_key) or _same(key, site.master_key)
 
 
-def _functions(site: SiteRecord) -> list[host.IndexedFunction]:
+def _functions(site: SiteRecord) -> list[IndexedFunction]:
     if site.index is None:
         return []
     return [indexed_function(f) for f in site.index.functions]
@@ -101,8 +101,8 @@ def _ensure_host(context: Context, site: SiteRecord) -> SiteRecord:
     return context.store.update_site(site.key, lambda s: replace(s, index=index))
 
 
-def _call(request: Request, route_params: Mapping[str, str]) -> host.HttpCall:
-    return host.HttpCall(
+def _call(request: Request, route_params: Mapping[str, str]) -> HttpCall:
+    return HttpCall(
         method=request.method,
         url=request.url,
         headers=dict(request.headers.items()),

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import Final, Protocol
 
 from funcpub.build.tools import uv_executable
-from funcpub.emulator.host import BASIC_ENVIRONMENT
 from funcpub.emulator.records import LOG_ERROR, LOG_MESSAGE, LOG_WARNING, SiteRecord
 from funcpub.emulator.sites import truthy
 from funcpub.errors import BuildError
+from funcpub.functionhost import BASIC_ENVIRONMENT
 from funcpub.process import run_command
 
 PACKAGE_DIR: Final = ".python_packages/lib/site-packages"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from funcpub.emulator.host import IndexedFunction
+from funcpub.functionhost import IndexedFunction
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,12 +13,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from funcpub.emulator import host
 from funcpub.emulator.records import FunctionRecord, IndexRecord, SiteRecord
 from funcpub.emulator.sites import utc_now
+from funcpub.functionhost import (
+    FunctionHost,
+    HttpCall,
+    HttpResult,
+    IndexedFunction,
+    IndexResult,
+    prepare_worker_dir,
+)
 
 
-def function_record(function: host.IndexedFunction) -> FunctionRecord:
+def function_record(function: IndexedFunction) -> FunctionRecord:
     """The persistent form of an indexed function."""
     return FunctionRecord(
         name=function.name,
@@ -31,9 +38,9 @@ def function_record(function: host.IndexedFunction) -> FunctionRecord:
     )
 
 
-def indexed_function(record: FunctionRecord) -> host.IndexedFunction:
+def indexed_function(record: FunctionRecord) -> IndexedFunction:
     """Back to the host module's type, for routing and invocation."""
-    return host.IndexedFunction(
+    return IndexedFunction(
         name=record.name,
         trigger=record.trigger,
         route=record.route,
@@ -44,7 +51,7 @@ def indexed_function(record: FunctionRecord) -> host.IndexedFunction:
     )
 
 
-def index_record(result: host.IndexResult, deployment_id: str | None) -> IndexRecord:
+def index_record(result: IndexResult, deployment_id: str | None) -> IndexRecord:
     return IndexRecord(
         functions=tuple(function_record(f) for f in result.functions),
         errors=tuple(result.errors),
@@ -55,7 +62,7 @@ def index_record(result: host.IndexResult, deployment_id: str | None) -> IndexRe
 
 @dataclass(frozen=True, kw_only=True)
 class _Running:
-    host: host.FunctionHost
+    host: FunctionHost
     content: Path
     started: float
 
@@ -79,25 +86,25 @@ class Runtimes:
     def _worker(self) -> Path:
         with self._lock:
             if self._worker_dir is None:
-                self._worker_dir = host.prepare_worker_dir(self._worker_parent)
+                self._worker_dir = prepare_worker_dir(self._worker_parent)
             return self._worker_dir
 
-    def reload(self, site: SiteRecord) -> host.IndexResult:
+    def reload(self, site: SiteRecord) -> IndexResult:
         """Replace the site's host with one over its current content and index it."""
         with self._site_lock(site.key):
             self.stop(site.key)
             return self._start(site)
 
-    def ensure(self, site: SiteRecord) -> host.IndexResult | None:
+    def ensure(self, site: SiteRecord) -> IndexResult | None:
         """Start the site's host if none runs (e.g. after a restart); its new index, or None."""
         with self._site_lock(site.key):
             if site.key in self._running:
                 return None
             return self._start(site)
 
-    def _start(self, site: SiteRecord) -> host.IndexResult:
+    def _start(self, site: SiteRecord) -> IndexResult:
         content = self._content_of(site).resolve()
-        function_host = host.FunctionHost(
+        function_host = FunctionHost(
             content, app_settings=site.app_settings, python=None, worker_dir=self._worker()
         )
         try:
@@ -110,9 +117,7 @@ class Runtimes:
         )
         return result
 
-    def invoke(
-        self, site: SiteRecord, function: host.IndexedFunction, call: host.HttpCall
-    ) -> host.HttpResult:
+    def invoke(self, site: SiteRecord, function: IndexedFunction, call: HttpCall) -> HttpResult:
         """Run one HTTP-triggered function in the site's host."""
         with self._site_lock(site.key):
             running = self._running.get(site.key)

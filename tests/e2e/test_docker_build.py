@@ -22,8 +22,8 @@ import pytest
 from funcpub.build import smoke
 from funcpub.build.base import NullReporter
 from funcpub.cli import run
+from funcpub.container.install import INSTALL_HINT
 from funcpub.container.lifecycle import build_container
-from funcpub.strategies.docker import INSTALL_HINT
 from tests.docker_fixtures import funcpub_containers
 from tests.e2e.conftest import MakeApp
 from tests.wheelhouse import write_sdist

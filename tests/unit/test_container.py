@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from funcpub.container.archive import extract_output_archive, write_input_archive
-from funcpub.container.images import (
+from funcpub.container.inputs import container_inputs
+from funcpub.container.spec import (
     DOCKERFILE,
     default_base_image,
     dockerfiles_dir,
     image_spec,
 )
-from funcpub.container.inputs import container_inputs
 from funcpub.errors import ConfigError, ContainerError
 from funcpub.options import DockerSettings, resolve_options
 from tests.unit.test_plan import plan_for

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from funcpub.emulator.host import (
+from funcpub.emulator.routing import match_route
+from funcpub.functionhost import (
     NO_JOB_FUNCTIONS,
     FunctionHost,
     HttpCall,
@@ -22,7 +23,6 @@ from funcpub.emulator.host import (
     IndexResult,
     prepare_worker_dir,
 )
-from funcpub.emulator.routing import match_route
 
 ROOT = Path(__file__).parents[2]
 PROJECTS = ROOT / "tests" / "projects"

@@ -18,40 +18,30 @@ empty 500 with the details in `FunctionHost.logs`.
 from __future__ import annotations
 
 import base64
-import concurrent.futures
-import contextlib
-import importlib.metadata
-import itertools
-import json
 import os
-import shutil
-import subprocess
 import sys
 import threading
 import time
 import types
 import uuid
-from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
-from typing import IO, Any, Final
-
-from packaging.requirements import Requirement
+from pathlib import Path
+from typing import Any, Final
 
 from funcpub.errors import FuncpubError
-
-Message = dict[str, Any]
+from funcpub.functionhost.metadata import (
+    IndexedFunction,
+    V1Function,
+    indexed_function,
+    read_v1_metadata,
+)
+from funcpub.functionhost.worker import LogBuffer, Message, Worker, WorkerExitedError
 
 WORKER_SCRIPT: Final = Path(__file__).with_name("worker_main.py")
-WORKER_LIBRARY: Final = "azure-functions"
 DEFAULT_SCRIPT_FILE: Final = "function_app.py"
-FUNCTION_JSON: Final = "function.json"
-HTTP_TRIGGER: Final = "httptrigger"
-DEFAULT_AUTH_LEVEL: Final = "function"
 LOG_LINES: Final = 2000
 INDEX_TIMEOUT: Final = 60.0
-STOP_GRACE: Final = 1.0
 # Only these variables of our own environment reach user code; never credentials.
 BASIC_ENVIRONMENT: Final = (
     "PATH",
@@ -75,24 +65,6 @@ NO_JOB_FUNCTIONS: Final = (
     "builder.AddAzureStorage(), builder.AddServiceBus(), builder.AddTimers(), etc.)."
 )
 HTTP_REASON: Final = "This function was programmatically called via the host APIs."
-
-
-@dataclass(frozen=True, kw_only=True)
-class IndexedFunction:
-    """A function as the host indexed it."""
-
-    name: str
-    trigger: str  # binding type, e.g. "httpTrigger", "timerTrigger"
-    route: str | None  # http only: the route template (default: the function name)
-    methods: tuple[str, ...]  # upper-case; () = all
-    auth_level: str | None  # "anonymous" | "function" | "admin" (http only)
-    bindings: tuple[Mapping[str, Any], ...] = field(hash=False)  # as the host received them
-    script: str  # relpath of the script file
-
-    @property
-    def is_http(self) -> bool:
-        """Whether an HTTP request triggers it."""
-        return self.trigger.lower() == HTTP_TRIGGER
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,238 +102,7 @@ class HttpResult:
     body: bytes
 
 
-# --- the worker's library folder -----------------------------------------------------------------
-
-
-def prepare_worker_dir(directory: Path) -> Path:
-    """Fill `directory` with `azure.functions` and its runtime dependencies, and return it.
-
-    Each import root is a symlink into this environment (a copy where links are not allowed):
-    `azure/functions`, `werkzeug`, `markupsafe` and their `.dist-info`. There is no
-    `azure/__init__.py`, so `azure` stays a namespace package that an app's own `azure-*`
-    packages in `.python_packages` extend, as on Azure.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
-    for distribution in _runtime_distributions(WORKER_LIBRARY):
-        for root in _import_roots(distribution):
-            source = Path(str(distribution.locate_file(root)))
-            _link(source, directory.joinpath(*root.parts))
-    return directory
-
-
-def _runtime_distributions(name: str) -> Iterator[importlib.metadata.Distribution]:
-    seen: set[str] = set()
-    pending = [name]
-    while pending:
-        current = pending.pop()
-        try:
-            distribution = importlib.metadata.distribution(current)
-        except importlib.metadata.PackageNotFoundError:
-            continue
-        key = distribution.metadata["Name"].lower().replace("_", "-")
-        if key in seen:
-            continue
-        seen.add(key)
-        yield distribution
-        pending.extend(_runtime_requirements(distribution))
-
-
-def _runtime_requirements(distribution: importlib.metadata.Distribution) -> list[str]:
-    requirements = [Requirement(r) for r in distribution.requires or ()]
-    return [r.name for r in requirements if r.marker is None or r.marker.evaluate({"extra": ""})]
-
-
-def _import_roots(distribution: importlib.metadata.Distribution) -> set[PurePosixPath]:
-    """Top-level packages, modules and .dist-info; inside namespace packages, one level down."""
-    files = [PurePosixPath(str(f)) for f in distribution.files or ()]
-    names = {str(f) for f in files}
-    roots: set[PurePosixPath] = set()
-    for file in files:
-        parts = file.parts
-        if parts[0] in {"..", "__pycache__"} or parts[0].endswith(".data"):
-            continue
-        depth = 1
-        while depth < len(parts) - 1 and "/".join(parts[:depth]) + "/__init__.py" not in names:
-            if parts[0].endswith(".dist-info"):
-                break
-            depth += 1
-        roots.add(PurePosixPath(*parts[:depth]))
-    return roots
-
-
-def _link(source: Path, target: Path) -> None:
-    if target.is_symlink() and target.readlink() == source:
-        return
-    if target.is_symlink() or target.is_file():
-        target.unlink()
-    elif target.is_dir():
-        shutil.rmtree(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        target.symlink_to(source, target_is_directory=source.is_dir())
-    except OSError:
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            shutil.copy2(source, target)
-
-
-# --- the worker process --------------------------------------------------------------------------
-
-
-class WorkerExitedError(Exception):
-    """The worker process ended while requests were pending."""
-
-
-class _LogBuffer:
-    """The last lines of host and worker output (thread-safe)."""
-
-    def __init__(self, size: int) -> None:
-        self._lines: deque[str] = deque(maxlen=size)
-        self._lock = threading.Lock()
-
-    def add(self, text: str) -> None:
-        with self._lock:
-            self._lines.extend(text.splitlines() or [""])
-
-    def lines(self) -> tuple[str, ...]:
-        with self._lock:
-            return tuple(self._lines)
-
-
-class _Worker:
-    """A worker subprocess and the JSON-lines channel to it."""
-
-    def __init__(self, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], log: _LogBuffer):
-        pipe = subprocess.PIPE
-        self._process = subprocess.Popen(
-            argv, cwd=cwd, env=dict(env), stdin=pipe, stdout=pipe, stderr=pipe
-        )
-        self._log = log
-        self._pending: dict[int, concurrent.futures.Future[Message]] = {}
-        self._lock = threading.Lock()
-        self._ids = itertools.count(1)
-        self._exit_message: str | None = None
-        self._threads = (
-            threading.Thread(target=self._read_replies, name="worker-replies", daemon=True),
-            threading.Thread(target=self._read_log, name="worker-log", daemon=True),
-        )
-        for thread in self._threads:
-            thread.start()
-
-    @property
-    def pid(self) -> int:
-        """The worker's process id."""
-        return self._process.pid
-
-    def alive(self) -> bool:
-        """Whether the process runs and its channel is open."""
-        return self._exit_message is None and self._process.poll() is None
-
-    def request(self, message: Message, timeout: float) -> Message:
-        """Send one request and wait for its reply (TimeoutError, WorkerExitedError)."""
-        future: concurrent.futures.Future[Message] = concurrent.futures.Future()
-        with self._lock:
-            if self._exit_message is not None:
-                raise WorkerExitedError(self._exit_message)
-            request_id = next(self._ids)
-            self._pending[request_id] = future
-            self._write({"id": request_id, **message})
-        try:
-            return future.result(timeout=max(timeout, 0.001))
-        except concurrent.futures.TimeoutError:
-            raise TimeoutError from None
-        finally:
-            with self._lock:
-                self._pending.pop(request_id, None)
-
-    def _write(self, message: Message) -> None:
-        stdin = self._process.stdin
-        assert stdin is not None
-        try:
-            stdin.write(json.dumps(message).encode() + b"\n")
-            stdin.flush()
-        except OSError:
-            pass  # the worker died; the reply reader fails the pending request
-
-    def stop(self) -> None:
-        """Close the channel and let the worker exit; kill it if it lingers."""
-        if self._process.stdin is not None and not self._process.stdin.closed:
-            with contextlib.suppress(OSError):
-                self._process.stdin.close()
-        try:
-            self._process.wait(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            self.kill()
-        self._join()
-
-    def kill(self) -> None:
-        """End the worker now."""
-        self._process.kill()
-        self._process.wait()
-        if self._process.stdin is not None:
-            with contextlib.suppress(OSError):
-                self._process.stdin.close()
-        self._join()
-
-    def _join(self) -> None:
-        for thread in self._threads:
-            if thread is not threading.current_thread():
-                thread.join(timeout=STOP_GRACE)
-
-    def _read_replies(self) -> None:
-        stdout = self._process.stdout
-        assert stdout is not None
-        with stdout:
-            for line in stdout:
-                try:
-                    reply = json.loads(line)
-                except ValueError:
-                    self._log.add(f"Unreadable message from the worker: {line[:200]!r}")
-                    continue
-                self._resolve(reply)
-        code = self._process.wait()
-        self._fail_pending(
-            f"Language Worker Process exited. Pid={self.pid}.\npython exited with code {code}"
-        )
-
-    def _resolve(self, reply: Message) -> None:
-        with self._lock:
-            future = self._pending.get(reply.get("id", -1))
-        if future is not None and not future.done():
-            future.set_result(reply)
-
-    def _fail_pending(self, message: str) -> None:
-        with self._lock:
-            self._exit_message = message
-            pending = list(self._pending.values())
-        for future in pending:
-            if not future.done():
-                future.set_exception(WorkerExitedError(message))
-
-    def _read_log(self) -> None:
-        stderr: IO[bytes] | None = self._process.stderr
-        assert stderr is not None
-        with stderr:
-            for raw in stderr:
-                self._log.add(raw.decode("utf-8", "replace").rstrip("\r\n"))
-
-
 # --- the host ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, kw_only=True)
-class _V1Function:
-    """A v1 function as the host read it from function.json."""
-
-    indexed: IndexedFunction
-    directory: Path
-    script_file: Path
-    entry_point: str
-
-
-class _MetadataError(Exception):
-    """A function.json the host cannot use."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -393,8 +134,8 @@ class FunctionHost:
         self._python = python or sys.executable
         self._worker_dir = worker_dir.absolute()
         self._lock = threading.Lock()
-        self._log = _LogBuffer(LOG_LINES)
-        self._worker: _Worker | None = None
+        self._log = LogBuffer(LOG_LINES)
+        self._worker: Worker | None = None
         self._load_errors: Mapping[str, str] = {}
 
     def __enter__(self) -> FunctionHost:
@@ -457,14 +198,14 @@ class FunctionHost:
 
     # -- worker lifecycle --
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self) -> Worker:
         args = ["-I", "-S", "-B", str(WORKER_SCRIPT), str(self._wwwroot), str(self._worker_dir)]
         self._log.add(
             f"Starting worker process with FileName:{self._python} "
             f"WorkingDirectory:{self._wwwroot} Arguments:{' '.join(args)}"
         )
         try:
-            return _Worker([self._python, *args], cwd=self._wwwroot, env=self._env(), log=self._log)
+            return Worker([self._python, *args], cwd=self._wwwroot, env=self._env(), log=self._log)
         except OSError as exc:
             msg = f"Cannot start the Python worker {self._python}: {exc.strerror or exc}"
             hint = "Pass python= an existing interpreter and wwwroot= an existing folder."
@@ -475,14 +216,14 @@ class FunctionHost:
         env["AzureWebJobsScriptRoot"] = str(self._wwwroot)
         return env | self._settings
 
-    def _adopt(self, worker: _Worker, load_errors: Mapping[str, str]) -> None:
+    def _adopt(self, worker: Worker, load_errors: Mapping[str, str]) -> None:
         with self._lock:
             previous, self._worker = self._worker, worker
             self._load_errors = types.MappingProxyType(dict(load_errors))
         if previous is not None:
             previous.stop()
 
-    def _running_worker(self) -> tuple[_Worker, Mapping[str, str]]:
+    def _running_worker(self) -> tuple[Worker, Mapping[str, str]]:
         with self._lock:
             if self._worker is not None and self._worker.alive():
                 return self._worker, self._load_errors
@@ -491,7 +232,7 @@ class FunctionHost:
             self._worker, self._load_errors = worker, types.MappingProxyType(dict(load_errors))
             return worker, self._load_errors
 
-    def _discard(self, worker: _Worker) -> None:
+    def _discard(self, worker: Worker) -> None:
         worker.kill()
         with self._lock:
             if self._worker is worker:
@@ -499,7 +240,7 @@ class FunctionHost:
 
     # -- indexing --
 
-    def _index_with(self, worker: _Worker, timeout: float) -> _Indexing:
+    def _index_with(self, worker: Worker, timeout: float) -> _Indexing:
         deadline = time.monotonic() + timeout
         script = self._settings.get("PYTHON_SCRIPT_FILE_NAME") or DEFAULT_SCRIPT_FILE
         try:
@@ -519,7 +260,7 @@ class FunctionHost:
             self._log.add(line)
         return indexing
 
-    def _index_v2(self, worker: _Worker, script: str, deadline: float) -> _Indexing:
+    def _index_v2(self, worker: Worker, script: str, deadline: float) -> _Indexing:
         reply = worker.request({"op": "index", "script": script}, deadline - time.monotonic())
         if not reply["ok"]:
             error = "Worker failed to index functions\n" + _failure(reply["exception"])
@@ -534,7 +275,7 @@ class FunctionHost:
                 result=IndexResult(functions=(), errors=(error,), log=log), load_errors={}
             )
         functions = tuple(
-            _indexed_function(str(f["name"]), f["bindings"], str(f["script"]))
+            indexed_function(str(f["name"]), f["bindings"], str(f["script"]))
             for f in reply["functions"]
         )
         log = _found_log(functions, "Worker")
@@ -542,8 +283,8 @@ class FunctionHost:
             result=IndexResult(functions=functions, errors=(), log=log), load_errors={}
         )
 
-    def _index_v1(self, worker: _Worker, deadline: float) -> _Indexing:
-        metadata, errors = _read_v1_metadata(self._wwwroot)
+    def _index_v1(self, worker: Worker, deadline: float) -> _Indexing:
+        metadata, errors = read_v1_metadata(self._wwwroot)
         log = list(_found_log(tuple(m.indexed for m in metadata), "Host"))
         if errors:
             log += [f"The following {len(errors)} functions are in error:", *errors]
@@ -621,95 +362,7 @@ def _timespan(seconds: float) -> str:
     return f"{whole // 3600:02d}:{whole // 60 % 60:02d}:{whole % 60:02d}"
 
 
-def _indexed_function(
-    name: str, bindings: Sequence[Mapping[str, Any]], script: str
-) -> IndexedFunction:
-    frozen = tuple(types.MappingProxyType(dict(b)) for b in bindings)
-    trigger = next((b for b in frozen if str(b.get("type", "")).lower().endswith("trigger")), None)
-    trigger_type = str(trigger.get("type", "")) if trigger is not None else ""
-    http = trigger if trigger_type.lower() == HTTP_TRIGGER else None
-    return IndexedFunction(
-        name=name,
-        trigger=trigger_type,
-        route=(str(http.get("route") or "") or name) if http is not None else None,
-        methods=tuple(str(m).upper() for m in http.get("methods") or ())
-        if http is not None
-        else (),
-        auth_level=str(http.get("authLevel") or DEFAULT_AUTH_LEVEL).lower()
-        if http is not None
-        else None,
-        bindings=frozen,
-        script=script,
-    )
-
-
-def _read_v1_metadata(wwwroot: Path) -> tuple[list[_V1Function], list[str]]:
-    functions: list[_V1Function] = []
-    errors: list[str] = []
-    for directory in sorted(p for p in wwwroot.iterdir() if (p / FUNCTION_JSON).is_file()):
-        try:
-            functions.append(_read_function_json(wwwroot, directory))
-        except _MetadataError as exc:
-            errors.append(f"Function '{directory.name}' load error: {exc}")
-    return functions, errors
-
-
-def _read_function_json(wwwroot: Path, directory: Path) -> _V1Function:
-    try:
-        data = json.loads((directory / FUNCTION_JSON).read_text(encoding="utf-8-sig"))
-    except (OSError, ValueError) as exc:
-        msg = f"Unable to parse {FUNCTION_JSON}: {exc}"
-        raise _MetadataError(msg) from None
-    bindings = data.get("bindings") if isinstance(data, dict) else None
-    if not isinstance(bindings, list) or not all(isinstance(b, dict) for b in bindings):
-        msg = f"{FUNCTION_JSON} must have a 'bindings' array of objects."
-        raise _MetadataError(msg)
-    _check_triggers(bindings)
-    script_file = _script_file(directory, data.get("scriptFile"))
-    script = os.path.relpath(script_file, wwwroot).replace(os.sep, "/")
-    return _V1Function(
-        indexed=_indexed_function(directory.name, bindings, script),
-        directory=directory,
-        script_file=script_file,
-        entry_point=str(data.get("entryPoint") or "main"),
-    )
-
-
-def _check_triggers(bindings: list[Mapping[str, Any]]) -> None:
-    triggers = [b for b in bindings if str(b.get("type", "")).lower().endswith("trigger")]
-    if not triggers:
-        msg = "No trigger binding specified. A function must have a trigger input binding."
-        raise _MetadataError(msg)
-    if len(triggers) > 1:
-        msg = (
-            "Multiple trigger bindings defined. A function can only have a single trigger binding."
-        )
-        raise _MetadataError(msg)
-
-
-def _script_file(directory: Path, script_file: object) -> Path:
-    if script_file:
-        path = Path(os.path.normpath(directory.absolute() / str(script_file)))
-        if not path.is_file():
-            msg = (
-                "Invalid script file name configuration. The 'scriptFile' property is set to a "
-                "file that does not exist."
-            )
-            raise _MetadataError(msg)
-        return path
-    path = directory / "__init__.py"
-    if not path.is_file():
-        msg = (
-            "Unable to determine the primary function script. Make sure at least one script file "
-            "is present. Try renaming your entry point script to 'run' or alternatively you can "
-            "specify the name of the entry point script explicitly by adding a 'scriptFile' "
-            "property to your function metadata."
-        )
-        raise _MetadataError(msg)
-    return path.absolute()
-
-
-def _load_request(function: _V1Function) -> Message:
+def _load_request(function: V1Function) -> Message:
     return {
         "op": "load",
         "name": function.indexed.name,

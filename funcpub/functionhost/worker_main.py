@@ -1,6 +1,6 @@
 """The Python language worker of the emulated Functions host (runs in its own process).
 
-`funcpub.emulator.host` starts it as ``python -I -S -B worker_main.py <wwwroot> <worker_dir>``
+`funcpub.functionhost.host` starts it as ``python -I -S -B worker_main.py <wwwroot> <worker_dir>``
 with the app settings as its environment. Like Azure's worker (Azure/azure-functions-python-worker:
 loader.py, functions.py, dispatcher.py) it sees only the app, the app's
 ``.python_packages/lib/site-packages`` and its own copy of ``azure.functions``; it indexes v2 apps,
