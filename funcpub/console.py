@@ -22,14 +22,15 @@ from typing import IO, TYPE_CHECKING, Any
 from rich.console import Console as RichConsole
 from rich.console import RenderableType
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
-from rich.status import Status
 from rich.table import Table
 
 from funcpub.cimode import Annotation, CiFlavour, RunSummary, SummaryFinding, detect_flavour
 from funcpub.errors import FuncpubError
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+    from rich.status import Status
+
     from funcpub.deploy import DeployResult
     from funcpub.package import Artifact
     from funcpub.validate import Finding
@@ -100,6 +101,9 @@ class Console:
         if self.quiet or self.json_mode:
             return
         if self._upload is None:
+            # rich's progress and status widgets load when first shown: most runs show neither.
+            from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
             progress = Progress(
                 "uploading", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                 console=self._err, transient=True,

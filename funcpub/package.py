@@ -25,15 +25,16 @@ from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
+from io import BufferedReader
 from pathlib import Path
 from typing import IO, Final, Protocol
 
 from zlib_ng import zlib_ng
 
 from funcpub.errors import EXIT_INTERRUPTED, BuildError, ConfigError, FuncpubError
-from funcpub.ignore import IncludedFile
+from funcpub.ignore import PYTHON_PACKAGES, IncludedFile
 from funcpub.requirements import mask_credentials, scan_requirements
-from funcpub.zipformat import DeflatedData, central_directory, local_header
+from funcpub.zipformat import DeflatedData, central_directory, local_header, record_data
 
 Timestamp = tuple[int, int, int, int, int, int]
 
@@ -44,6 +45,7 @@ EARLIEST: Final[Timestamp] = (1980, 1, 1, 0, 0, 0)
 LATEST: Final[Timestamp] = (2107, 12, 31, 23, 59, 58)  # a DOS date's 7-bit year runs out
 
 CHUNK_SIZE: Final = 1 << 20
+RUN_CHUNK_SIZE: Final = 8 << 20  # a stored run is copied in large reads
 SPOOL_LIMIT: Final = 1 << 20  # deflated bytes of one entry kept in memory, the rest on disk
 IN_FLIGHT_PER_WORKER: Final = 4  # entries deflated ahead of the writer, per worker
 # Entries above this get ZIP64 headers up front, as zipfile needs to know before writing; well
@@ -54,6 +56,7 @@ EXECUTABLE_MODE: Final = 0o100755
 UNIX: Final = 3  # "version made by" host system, so that unzip honours external_attr modes
 ARTIFACT_MODE: Final = 0o644
 REQUIREMENTS: Final = "requirements.txt"
+BUILT_PREFIX: Final = f"{PYTHON_PACKAGES}/"
 
 _EPOCH = re.compile(r"-?[0-9]+")
 
@@ -87,17 +90,38 @@ class Payload(Protocol):
         """Release it."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class StoredRun:
+    """Stored entries that make one run of the archive, kept as its very bytes (their local
+    headers and data, back to back), so they are copied in one piece."""
+
+    first: int  # index of its first entry among the archive's sorted entries
+    offsets: tuple[int, ...]  # each entry's local header, from the run's start
+    data: tuple[DeflatedData, ...]  # what each entry's headers record
+    length: int  # bytes of the run
+    stream: BufferedReader  # the run's bytes from offset 0 (positioned reads; not closed here)
+
+
 class DeflatedStore(Protocol):
     """Entries deflated by an earlier pack (the dependency cache's compressed entries)."""
 
     def find(self, entry: IncludedFile, compresslevel: int) -> Deflated | None:
         """The stored deflated data of `entry`, None when there is none."""
 
+    def run(
+        self, entries: Sequence[IncludedFile], compresslevel: int, date_time: Timestamp
+    ) -> StoredRun | None:
+        """The stored entries as one run, when they are a contiguous part of `entries` and were
+        kept with this level and date; None otherwise (then `find` serves them one by one)."""
+
     def wants(self, entry: IncludedFile, compresslevel: int) -> bool:
         """Whether to keep this entry's freshly deflated data."""
 
-    def add(self, entry: IncludedFile, deflated: Deflated, compresslevel: int) -> None:
-        """Keep a copy of `deflated` (its payload is at its start)."""
+    def add(
+        self, entry: IncludedFile, deflated: Deflated, compresslevel: int, *, header: bytes,
+        date_time: Timestamp,
+    ) -> None:  # fmt: skip
+        """Keep a copy of `header` and `deflated` (its payload is at its start)."""
 
     def save(self) -> None:
         """The archive is complete: make what was added durable."""
@@ -198,7 +222,9 @@ def masked_requirements(entries: Sequence[IncludedFile]) -> dict[str, bytes]:
     top = next((entry for entry in entries if entry.relpath == REQUIREMENTS), None)
     if top is None:
         return {}
-    by_source = {os.path.realpath(entry.source): entry for entry in entries}
+    # Requirements files are the app's own: the thousands of built dependencies never are.
+    app_files = (entry for entry in entries if not entry.relpath.startswith(BUILT_PREFIX))
+    by_source = {os.path.realpath(entry.source): entry for entry in app_files}
     masked: dict[str, bytes] = {}
     for path in scan_requirements(top.source).files:  # the file and its -r / -c includes
         entry = by_source.get(os.path.realpath(path))
@@ -220,14 +246,38 @@ def _write_archive(
 ) -> tuple[str, int]:
     """Write the zip to `path`; return its SHA-256 and size."""
     try:
-        with path.open("wb") as archive:
+        with path.open("wb") as stream:
+            archive = _HashedStream(stream)
             _write_entries(archive, entries, replaced, date_time, deflating)
-            archive.flush()
-            os.fsync(archive.fileno())
+            stream.flush()
+            os.fsync(stream.fileno())
         path.chmod(ARTIFACT_MODE)
-        return _sha256(path)
     except OSError as exc:
         raise _write_error(path, exc) from None
+    return archive.hexdigest(), archive.tell()
+
+
+class _HashedStream:
+    """A binary stream that hashes what goes through it, so the zip is never read back."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._digest = hashlib.sha256()
+        self._size = 0
+
+    def write(self, data: bytes | memoryview) -> int:
+        """Write and hash `data`."""
+        self._digest.update(data)
+        self._size += len(data)
+        return self._stream.write(data)
+
+    def tell(self) -> int:
+        """Bytes written so far."""
+        return self._size
+
+    def hexdigest(self) -> str:
+        """The SHA-256 of everything written."""
+        return self._digest.hexdigest()
 
 
 def _move(temporary: Path, destination: Path) -> None:
@@ -263,13 +313,34 @@ def _check_relpath(relpath: str) -> bytes:
 
 
 def _write_entries(
-    archive: IO[bytes],
+    archive: _HashedStream,
     entries: list[IncludedFile],
     replaced: Mapping[str, bytes],
     date_time: Timestamp,
     deflating: Deflating,
 ) -> None:
-    """Every entry in order (deflated in parallel, or from the store), then the directory."""
+    """Every entry in order (deflated in parallel, from the store, or a stored run), then the
+    central directory."""
+    store = deflating.store
+    run = store.run(entries, deflating.compresslevel, date_time) if store is not None else None
+    end = 0 if run is None else run.first + len(run.offsets)
+    if run is None or any(entry.relpath in replaced for entry in entries[run.first : end]):
+        infos = _write_each(archive, entries, replaced, date_time, deflating)
+    else:
+        infos = _write_each(archive, entries[: run.first], replaced, date_time, deflating)
+        infos += _copy_run(archive, run, entries[run.first : end], date_time)
+        infos += _write_each(archive, entries[end:], replaced, date_time, deflating)
+    archive.write(central_directory(infos, archive.tell()))
+
+
+def _write_each(
+    archive: _HashedStream,
+    entries: list[IncludedFile],
+    replaced: Mapping[str, bytes],
+    date_time: Timestamp,
+    deflating: Deflating,
+) -> list[zipfile.ZipInfo]:
+    """Write `entries` one by one; return their headers' fields."""
     infos: list[zipfile.ZipInfo] = []
     store, level = deflating.store, deflating.compresslevel
     with closing(_deflated(entries, replaced, deflating)) as deflated_entries:
@@ -277,14 +348,40 @@ def _write_entries(
             with closing(deflated.payload):
                 info = _zip_info(entry, date_time)
                 info.header_offset = archive.tell()
-                zip64 = entry.size > ZIP64_THRESHOLD
-                archive.write(local_header(info, deflated.data, zip64=zip64))
+                header = local_header(info, deflated.data, zip64=entry.size > ZIP64_THRESHOLD)
+                archive.write(header)
                 shutil.copyfileobj(deflated.payload, archive, CHUNK_SIZE)
                 if store is not None and not deflated.stored and store.wants(entry, level):
                     deflated.payload.seek(0)
-                    store.add(entry, deflated, level)
+                    store.add(entry, deflated, level, header=header, date_time=date_time)
             infos.append(info)
-    archive.write(central_directory(infos, archive.tell()))
+    return infos
+
+
+def _copy_run(
+    archive: _HashedStream,
+    run: StoredRun,
+    entries: list[IncludedFile],
+    date_time: Timestamp,
+) -> list[zipfile.ZipInfo]:
+    """Copy a stored run as it is; return its entries' headers' fields."""
+    start = archive.tell()
+    run.stream.seek(0)
+    buffer = memoryview(bytearray(min(run.length, RUN_CHUNK_SIZE)))
+    left = run.length
+    while left > 0 and (count := run.stream.readinto(buffer[: min(left, len(buffer))])):
+        archive.write(buffer[:count])
+        left -= count
+    if left:
+        msg = f"the dependency cache's stored entries are {left} bytes short"
+        raise BuildError(msg, hint="run `funcpub cache clear`, then pack again")
+    infos = []
+    for entry, offset, data in zip(entries, run.offsets, run.data, strict=True):
+        info = _zip_info(entry, date_time)
+        info.header_offset = start + offset
+        record_data(info, data, zip64=entry.size > ZIP64_THRESHOLD)
+        infos.append(info)
+    return infos
 
 
 def _deflated(
@@ -387,14 +484,3 @@ def _chunks(entry: IncludedFile) -> Iterator[bytes]:
     if copied != entry.size:
         msg = f"{entry.relpath} changed while it was being packed ({entry.size} bytes expected)"
         raise BuildError(msg, hint="Run again once nothing writes into the app folder.")
-
-
-def _sha256(path: Path) -> tuple[str, int]:
-    """The hex SHA-256 and size of a file, read in chunks."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stream:
-        while chunk := stream.read(CHUNK_SIZE):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size

@@ -35,11 +35,19 @@ class DeflatedData:
 
 def local_header(info: zipfile.ZipInfo, data: DeflatedData, *, zip64: bool) -> bytes:
     """The local file header of `info` (which it updates, as zipfile does)."""
+    record_data(info, data, zip64=zip64)
+    return info.FileHeader(zip64)
+
+
+def record_data(info: zipfile.ZipInfo, data: DeflatedData, *, zip64: bool) -> None:
+    """Update `info` for `data` as writing its local header does (the central record reads it)."""
     info.CRC = data.crc
     info.file_size = data.size
     info.compress_size = data.compress_size
     info.flag_bits = 0
-    return info.FileHeader(zip64)
+    if zip64:
+        info.extract_version = max(ZIP64_VERSION, info.extract_version)
+        info.create_version = max(ZIP64_VERSION, info.create_version)
 
 
 def central_directory(infos: list[zipfile.ZipInfo], start: int) -> bytes:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from funcpub.ignore import IncludedFile
+
 
 class BuildReporter(Protocol):
     """Where a build's progress goes; `funcpub.console.Console` implements it."""
@@ -32,6 +34,8 @@ class BuildResult:
     built_from_source: tuple[str, ...] = ()  # pure-Python sdists built into wheels here
     warnings: tuple[str, ...] = ()  # binary-check findings a user-built tree keeps (--build none)
     image: str | None = None  # the container image the build ran in (docker builds)
+    # The files of `python_packages` when they are already listed (a cached build); None: walk it.
+    files: tuple[IncludedFile, ...] | None = None
 
 
 class NullReporter:

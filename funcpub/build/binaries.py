@@ -13,15 +13,10 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Final
-
-from elftools.common.exceptions import ELFError
-from elftools.elf.dynamic import DynamicSection
-from elftools.elf.elffile import ELFFile
-from elftools.elf.gnuversions import GNUVerNeedSection
 
 from funcpub.build.distributions import DIST_INFO_SUFFIX, owners, read_distributions, runs_on
 from funcpub.targets import TargetPlatform
@@ -35,9 +30,6 @@ FAT_MAGICS: Final = frozenset({b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf"})
 FAT_MAX_ARCHES: Final = 30
 PE_OFFSET_FIELD: Final = 0x3C
 HEADER_BYTES: Final = 64
-ELF_MACHINES: Final[Mapping[str, str]] = {"x86_64": "EM_X86_64", "aarch64": "EM_AARCH64"}
-LINUX_ABIS: Final = frozenset({"ELFOSABI_SYSV", "ELFOSABI_LINUX"})
-_GLIBC: Final = re.compile(r"GLIBC_(\d+(?:\.\d+)+)")
 _CPYTHON_SUFFIX: Final = re.compile(
     r"\.cpython-(?P<version>\d)(?P<minor>\d+)[a-z]*-(?P<plat>[^.]+)\.so$"
 )
@@ -106,7 +98,9 @@ def file_problem(path: Path, target: TargetPlatform) -> str | None:
         with path.open("rb") as stream:
             header = stream.read(HEADER_BYTES)
             if header.startswith(ELF_MAGIC):
-                return _elf_problem(stream, target) or _suffix_problem(path.name, target)
+                from funcpub.build.elf import elf_problem  # pyelftools: only trees with ELF files
+
+                return elf_problem(stream, target) or _suffix_problem(path.name, target)
             if _is_macho(header):
                 return "a macOS (Mach-O) binary; it cannot load on Linux"
             if _is_pe(stream, header):
@@ -145,54 +139,3 @@ def _suffix_problem(name: str, target: TargetPlatform) -> str | None:
     if match["plat"] != expected:
         return f"an extension module for {match['plat']}, not {expected}"
     return None
-
-
-def _elf_problem(stream: BinaryIO, target: TargetPlatform) -> str | None:
-    stream.seek(0)
-    try:
-        elf = ELFFile(stream)
-        return _elf_header_problem(elf, target) or _elf_library_problem(elf, target)
-    except (ELFError, ValueError, KeyError):  # damaged or not really ELF: nothing loads it
-        return None
-
-
-def _elf_header_problem(elf: ELFFile, target: TargetPlatform) -> str | None:
-    machine = elf.header["e_machine"]
-    expected = ELF_MACHINES.get(target.arch, target.arch)
-    if elf.elfclass != 64 or machine != expected:
-        found = str(machine).removeprefix("EM_")
-        return f"built for {found} ({elf.elfclass}-bit), not {target.arch}"
-    osabi = elf.header["e_ident"]["EI_OSABI"]
-    if osabi not in LINUX_ABIS:
-        return f"built for {str(osabi).removeprefix('ELFOSABI_')}, not Linux"
-    return None
-
-
-def _elf_library_problem(elf: ELFFile, target: TargetPlatform) -> str | None:
-    if any(name.startswith("libc.musl") for name in _needed(elf)):
-        return "built for musl libc (musllinux), not glibc"
-    needed = max(_glibc_versions(elf), default=None)
-    glibc = tuple(int(part) for part in target.glibc.split("."))
-    if needed is not None and needed > glibc:
-        shown = ".".join(str(part) for part in needed)
-        return f"needs GLIBC_{shown}, newer than the target's glibc {target.glibc}"
-    return None
-
-
-def _needed(elf: ELFFile) -> Iterator[str]:
-    for section in elf.iter_sections():
-        if isinstance(section, DynamicSection):
-            for tag in section.iter_tags("DT_NEEDED"):
-                yield str(getattr(tag, "needed", ""))
-
-
-def _glibc_versions(elf: ELFFile) -> Iterator[tuple[int, ...]]:
-    """The `GLIBC_x.y[.z]` versions the file's symbols require."""
-    for section in elf.iter_sections():
-        if not isinstance(section, GNUVerNeedSection):
-            continue
-        for _library, auxiliaries in section.iter_versions():
-            for auxiliary in auxiliaries:
-                match = _GLIBC.fullmatch(str(auxiliary.name))
-                if match:
-                    yield tuple(int(part) for part in match.group(1).split("."))

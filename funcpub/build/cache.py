@@ -1,9 +1,10 @@
 """The dependency cache: built `.python_packages` trees, and their deflated zip entries.
 
-Level 1 keeps a finished, checked build per `CacheKey` in `<user cache>/funcpub/deps/<key>/`;
-a later build with the same key uses that tree where it is (no install, no copy). Level 2
-keeps the tree's entries as a pack deflated them, so packing again only deflates the app's
-own files and copies the dependency entries as they are.
+Level 1 keeps a finished, checked build per `CacheKey` in `<user cache>/funcpub/deps/<key>/`,
+with the list of its files (names, sizes, modes); a later build with the same key uses that tree
+where it is (no install, no copy, no walk). Level 2 keeps the tree's entries as a pack deflated
+them, so packing again only deflates the app's own files and copies the dependency entries as
+they are.
 
 Entries are written to a `.incoming-*` folder and renamed into place complete (`entry.json`
 last), so a failed or interrupted build never leaves a half entry, and a failed refresh keeps
@@ -20,9 +21,10 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from io import BufferedReader
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -30,18 +32,19 @@ from zlib_ng import zlib_ng
 
 from funcpub.build.base import BuildReporter, BuildResult
 from funcpub.build.cachekey import CacheKey
-from funcpub.build.staging import swap_folder
+from funcpub.build.staging import built_files, swap_folder
 from funcpub.ignore import IncludedFile
-from funcpub.package import Deflated
+from funcpub.package import Deflated, StoredRun, Timestamp
 from funcpub.usercache import cache_dir, exclusive, lock_file, try_lock
 from funcpub.zipformat import DeflatedData
 
 DEPS: Final = "deps"
 ENTRY_FILE: Final = "entry.json"
+FILES_FILE: Final = "files.json"  # the tree's files: [relpath, size, executable, source?]
 PACKAGES: Final = ".python_packages"
 DEFLATED: Final = "deflated"
 INCOMING_PREFIX: Final = ".incoming-"
-ENTRY_FORMAT: Final = 1
+ENTRY_FORMAT: Final = 2  # 2: with FILES_FILE
 DEFAULT_TTL: Final = 24 * 3600.0
 LOCK_TIMEOUT: Final = 3600.0  # another process's build of the same key (a build's own limit)
 CHUNK: Final = 1 << 20
@@ -156,6 +159,7 @@ def _store(
         if result.python_packages is not None:
             result.python_packages.rename(incoming / PACKAGES)
         shutil.rmtree(staging)
+        _write_json(incoming / FILES_FILE, _file_records(incoming))
         entry = CachedEntry(
             key=key.digest,
             created=time.time(),
@@ -185,7 +189,45 @@ def _result(folder: Path, entry: CachedEntry) -> BuildResult:
         installed=entry.installed,
         built_from_source=entry.built_from_source,
         warnings=entry.warnings,
+        files=_read_files(folder),
     )
+
+
+def _file_records(folder: Path) -> list[list[str | int | bool]]:
+    """The files `built_files` finds in `<folder>/.python_packages`, relative to `folder`.
+
+    A file's source is recorded only when it is not at its relpath (a link inside the tree).
+    """
+    packages = folder / PACKAGES
+    if not packages.is_dir():
+        return []
+    real = os.path.realpath(folder)
+    records: list[list[str | int | bool]] = []
+    for item in built_files(packages):
+        record: list[str | int | bool] = [item.relpath, item.size, item.executable]
+        source = os.path.relpath(item.source, real).replace(os.sep, "/")
+        if source != item.relpath:
+            record.append(source)
+        records.append(record)
+    return records
+
+
+def _read_files(folder: Path) -> tuple[IncludedFile, ...] | None:
+    """The recorded files of the tree in `folder`, its sources made absolute; None if unreadable."""
+    real = Path(os.path.realpath(folder))
+    try:
+        records = json.loads((folder / FILES_FILE).read_text(encoding="utf-8"))
+        return tuple(
+            IncludedFile(
+                relpath=record[0],
+                source=real / (record[3] if len(record) > 3 else record[0]),
+                size=record[1],
+                executable=record[2],
+            )
+            for record in records
+        )
+    except (OSError, ValueError, TypeError, IndexError):
+        return None
 
 
 def read_entry(folder: Path) -> CachedEntry | None:
@@ -237,19 +279,35 @@ def _age(seconds: float) -> str:
     return f"{seconds / 86400:.0f} days"
 
 
+@dataclass(frozen=True, kw_only=True)
+class _KeptIndex:
+    """Where each kept entry is in its level's blob, in the order they were kept."""
+
+    date_time: Timestamp | None  # the entries' date in their kept local headers
+    order: tuple[str, ...]  # relpaths, in blob (and archive) order
+    records: Mapping[str, list[int]]  # relpath -> [offset, header length, crc, size, compressed]
+
+
+_NOTHING_KEPT: Final = _KeptIndex(date_time=None, order=(), records={})
+
+
 @dataclass
 class DeflatedEntries:
     """Level 2: the deflated zip entries of one cached tree (a `package.DeflatedStore`).
 
-    One blob per compression level and zlib-ng version, with an index by archive path. A pack
-    that finds no index deflates the tree's entries and keeps them; later packs copy them.
+    One blob per compression level and zlib-ng version holds each entry's local header and
+    deflated data, back to back in archive order: when the tree's entries are contiguous in
+    the next archive and its date is the same, the blob is copied into it in one piece;
+    otherwise each entry's data is copied from it. A pack that finds no blob fills one.
     """
 
     folder: Path
-    _index: dict[str, list[int]] | None = None  # relpath -> [offset, crc, size, compress_size]
+    _index: _KeptIndex | None = None
     _level: int = -1
-    _adding: dict[str, list[int]] = field(default_factory=dict)
-    _blob: IO[bytes] | None = None
+    _adding: list[list[str | int]] = field(default_factory=list)
+    _adding_date: Timestamp | None = None
+    _blob: IO[bytes] | None = None  # the incoming blob
+    _reading: BufferedReader | None = None  # the kept blob, shared by every read of it
     _packages: str = ""
 
     def __post_init__(self) -> None:
@@ -259,27 +317,61 @@ class DeflatedEntries:
         """The kept deflated data of a file of the cached tree."""
         if not self._ours(entry):
             return None
-        record = self._records(compresslevel).get(entry.relpath)
-        if record is None or record[2] != entry.size:
+        record = self._kept_index(compresslevel).records.get(entry.relpath)
+        if record is None or record[3] != entry.size:
             return None
-        offset, crc, size, compress_size = record
+        offset, header_length, crc, size, compress_size = record
         data = DeflatedData(crc=crc, size=size, compress_size=compress_size)
-        payload = _Slice(self._path(compresslevel, ".bin"), offset, compress_size)
+        payload = _Slice(self._kept(compresslevel), offset + header_length, compress_size)
         return Deflated(data=data, payload=payload, stored=True)
+
+    def run(
+        self, entries: Sequence[IncludedFile], compresslevel: int, date_time: Timestamp
+    ) -> StoredRun | None:
+        """The kept blob as one run of `entries`, when they hold its entries unchanged, in a row."""
+        index = self._kept_index(compresslevel)
+        if not index.order or index.date_time != date_time:
+            return None
+        first = next((i for i, e in enumerate(entries) if e.relpath == index.order[0]), None)
+        window = entries[first : first + len(index.order)] if first is not None else ()
+        if first is None or len(window) != len(index.order):
+            return None
+        records = [index.records[relpath] for relpath in index.order]
+        for entry, relpath, record in zip(window, index.order, records, strict=True):
+            if entry.relpath != relpath or entry.size != record[3] or not self._ours(entry):
+                return None
+        offset, header_length, _crc, _size, compress_size = records[-1]
+        return StoredRun(
+            first=first,
+            offsets=tuple(record[0] for record in records),
+            data=tuple(
+                DeflatedData(crc=record[2], size=record[3], compress_size=record[4])
+                for record in records
+            ),
+            length=offset + header_length + compress_size,
+            stream=self._kept(compresslevel),
+        )
 
     def wants(self, entry: IncludedFile, compresslevel: int) -> bool:
         """Keep the tree's entries when nothing is kept for this level yet."""
-        return self._ours(entry) and not self._records(compresslevel)
+        return self._ours(entry) and not self._kept_index(compresslevel).order
 
-    def add(self, entry: IncludedFile, deflated: Deflated, compresslevel: int) -> None:
-        """Append the deflated bytes to the incoming blob."""
+    def add(
+        self, entry: IncludedFile, deflated: Deflated, compresslevel: int, *, header: bytes,
+        date_time: Timestamp,
+    ) -> None:  # fmt: skip
+        """Append the local header and the deflated bytes to the incoming blob."""
         if self._blob is None:
             self._path(compresslevel, "").parent.mkdir(parents=True, exist_ok=True)
             self._blob = self._path(compresslevel, ".bin.tmp").open("wb")
+            self._adding_date = date_time
         offset = self._blob.tell()
+        self._blob.write(header)
         shutil.copyfileobj(deflated.payload, self._blob, CHUNK)
         data = deflated.data
-        self._adding[entry.relpath] = [offset, data.crc, data.size, data.compress_size]
+        self._adding.append(
+            [entry.relpath, offset, len(header), data.crc, data.size, data.compress_size]
+        )
 
     def save(self) -> None:
         """The pack is complete: put the blob, then its index, in place."""
@@ -288,26 +380,36 @@ class DeflatedEntries:
         self._blob.close()
         self._blob = None
         self._path(self._level, ".bin.tmp").replace(self._path(self._level, ".bin"))
-        _write_json(self._path(self._level, ".json"), self._adding)
+        index = {"date_time": self._adding_date, "entries": self._adding}
+        _write_json(self._path(self._level, ".json"), index)
 
     def close(self) -> None:
-        """Drop an unfinished blob (the pack failed)."""
+        """Close the kept blob; drop an unfinished one (the pack failed)."""
+        self._close_kept()
         if self._blob is not None:
             self._blob.close()
             self._blob = None
             self._path(self._level, ".bin.tmp").unlink(missing_ok=True)
 
+    def _kept(self, compresslevel: int) -> BufferedReader:
+        """The kept blob of `compresslevel` (the level of the last `_kept_index` call)."""
+        if self._reading is None:
+            self._reading = self._path(compresslevel, ".bin").open("rb")
+        return self._reading
+
+    def _close_kept(self) -> None:
+        if self._reading is not None:
+            self._reading.close()
+            self._reading = None
+
     def _ours(self, entry: IncludedFile) -> bool:
         return str(entry.source).startswith(self._packages)
 
-    def _records(self, compresslevel: int) -> dict[str, list[int]]:
+    def _kept_index(self, compresslevel: int) -> _KeptIndex:
         if self._index is None or self._level != compresslevel:
             self._level = compresslevel
-            try:
-                text = self._path(compresslevel, ".json").read_text(encoding="utf-8")
-                self._index = dict(json.loads(text))
-            except (OSError, ValueError, TypeError):
-                self._index = {}
+            self._close_kept()
+            self._index = _read_index(self._path(compresslevel, ".json"))
         return self._index
 
     def _path(self, compresslevel: int, suffix: str) -> Path:
@@ -315,35 +417,50 @@ class DeflatedEntries:
         return self.folder / DEFLATED / name
 
 
-class _Slice:
-    """`length` bytes of a file from `offset`, read on demand."""
+def _read_index(path: Path) -> _KeptIndex:
+    """A blob's index; nothing kept when it is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        year, month, day, hour, minute, second = data["date_time"]
+        entries = data["entries"]
+        return _KeptIndex(
+            date_time=(year, month, day, hour, minute, second),
+            order=tuple(str(entry[0]) for entry in entries),
+            records={str(entry[0]): list(entry[1:]) for entry in entries},
+        )
+    except (OSError, ValueError, TypeError, KeyError, IndexError):
+        return _NOTHING_KEPT
 
-    def __init__(self, path: Path, offset: int, length: int) -> None:
-        self._path, self._offset, self._length = path, offset, length
-        self._stream: IO[bytes] | None = None
-        self._left = length
+
+class _Slice:
+    """`length` bytes of the kept blob from `offset`, read on demand.
+
+    Every slice reads through the same open blob (one thread copies them, one after another),
+    so thousands of entries cost no file opening each.
+    """
+
+    def __init__(self, blob: IO[bytes], offset: int, length: int) -> None:
+        self._blob, self._offset, self._length = blob, offset, length
+        self._position = 0
 
     def read(self, size: int = -1, /) -> bytes:
         """Up to `size` bytes of the slice."""
-        if self._stream is None:
-            self._stream = self._path.open("rb")
-            self._stream.seek(self._offset)
-        wanted = self._left if size < 0 else min(size, self._left)
-        data = self._stream.read(wanted)
-        self._left -= len(data)
+        left = self._length - self._position
+        wanted = left if size < 0 else min(size, left)
+        if wanted <= 0:
+            return b""
+        self._blob.seek(self._offset + self._position)
+        data = self._blob.read(wanted)
+        self._position += len(data)
         return data
 
     def seek(self, offset: int, whence: int = 0, /) -> int:
         """Back to the start (the only position asked for)."""
-        if self._stream is not None:
-            self._stream.seek(self._offset + offset)
-        self._left = self._length - offset
+        self._position = offset
         return offset
 
     def close(self) -> None:
-        """Close the file."""
-        if self._stream is not None:
-            self._stream.close()
+        """Nothing to release: the blob belongs to `DeflatedEntries`."""
 
 
 def list_entries() -> tuple[CachedEntry, ...]:

@@ -27,7 +27,9 @@ def package_files(
     if built is not None and built == root / PYTHON_PACKAGES:
         return selection.included  # --build none: the user's own folder is part of the app
     app = tuple(item for item in selection.included if not item.relpath.startswith(_PREFIX))
-    return app + (() if built is None else built_files(built))
+    if built is None:
+        return app
+    return app + (built_files(built) if result.files is None else result.files)
 
 
 def built_files(python_packages: Path) -> tuple[IncludedFile, ...]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import zipfile
+from collections.abc import Sequence
+from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -141,7 +145,8 @@ def test_deflated_entries_give_the_bytes_of_a_cold_pack(
 ) -> None:
     files = cached_tree(tmp_path / "entry")
     cold = write_zip(files, tmp_path / "cold.zip")
-    filled = write_zip(files, tmp_path / "filled.zip", store=DeflatedEntries(tmp_path / "entry"))
+    with closing(DeflatedEntries(tmp_path / "entry")) as store:
+        filled = write_zip(files, tmp_path / "filled.zip", store=store)
     deflated: list[str] = []
     real = package.deflate
 
@@ -150,18 +155,87 @@ def test_deflated_entries_give_the_bytes_of_a_cold_pack(
         return real(entry, content, level)
 
     monkeypatch.setattr(package, "deflate", counting)
-    warm = write_zip(
-        files, tmp_path / "warm.zip", workers=3, store=DeflatedEntries(tmp_path / "entry")
-    )
+    with closing(DeflatedEntries(tmp_path / "entry")) as store:
+        warm = write_zip(files, tmp_path / "warm.zip", workers=3, store=store)
     assert cold.sha256 == filled.sha256 == warm.sha256
     assert deflated == ["function_app.py"]  # only the app's own file was deflated again
 
 
+class Served:
+    """Counts how a store serves a pack: as one run, or entry by entry."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.runs = self.found = 0
+        run, find = DeflatedEntries.run, DeflatedEntries.find
+
+        def counted_run(store: DeflatedEntries, *args: Any) -> package.StoredRun | None:
+            result = run(store, *args)
+            self.runs += result is not None
+            return result
+
+        def counted_find(store: DeflatedEntries, *args: Any) -> package.Deflated | None:
+            result = find(store, *args)
+            self.found += result is not None
+            return result
+
+        monkeypatch.setattr(DeflatedEntries, "run", counted_run)
+        monkeypatch.setattr(DeflatedEntries, "find", counted_find)
+
+
+def pack_with_store(files: Sequence[IncludedFile], zip_path: Path, folder: Path) -> str:
+    with closing(DeflatedEntries(folder)) as store:
+        return write_zip(files, zip_path, timestamp=(2024, 5, 6, 7, 8, 10), store=store).sha256
+
+
+def test_the_kept_tree_is_copied_as_one_run_wherever_it_lands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "entry"
+    files = cached_tree(folder)
+    pack_with_store(files, tmp_path / "fill.zip", folder)  # keeps the tree's entries
+    served = Served(monkeypatch)
+    for extra in ("zz_after.py", ".config.json"):  # an app file after the run, one before it
+        (folder / extra).write_text("A = 1\n", encoding="utf-8")
+        files = select_files(folder, ship_python_packages=True, funcignore=[]).included
+        cold = write_zip(files, tmp_path / "cold.zip", timestamp=(2024, 5, 6, 7, 8, 10))
+        assert pack_with_store(files, tmp_path / "warm.zip", folder) == cold.sha256
+    assert files[0].relpath == ".config.json"
+    assert (served.runs, served.found) == (2, 0)
+    with zipfile.ZipFile(tmp_path / "warm.zip") as archive:
+        assert archive.testzip() is None
+        assert archive.read(".python_packages/lib/site-packages/dep/m3.py") == b"X = 3\n" * 150
+
+
+def test_another_date_or_a_changed_file_copies_entry_by_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "entry"
+    files = cached_tree(folder)
+    pack_with_store(files, tmp_path / "fill.zip", folder)
+    served = Served(monkeypatch)
+    with closing(DeflatedEntries(folder)) as store:
+        other_date = write_zip(
+            files, tmp_path / "a.zip", timestamp=(2030, 1, 1, 0, 0, 0), store=store
+        )
+    assert (
+        other_date.sha256
+        == write_zip(files, tmp_path / "b.zip", timestamp=(2030, 1, 1, 0, 0, 0)).sha256
+    )
+    assert (served.runs, served.found) == (0, 40)
+    changed = folder / ".python_packages" / "lib" / "site-packages" / "dep" / "m7.py"
+    changed.write_text("X = 'changed'\n", encoding="utf-8")
+    files = select_files(folder, ship_python_packages=True, funcignore=[]).included
+    cold = write_zip(files, tmp_path / "cold.zip", timestamp=(2024, 5, 6, 7, 8, 10))
+    assert pack_with_store(files, tmp_path / "warm.zip", folder) == cold.sha256
+    assert (served.runs, served.found) == (0, 79)  # 39 unchanged files from the store
+
+
 def test_another_level_deflates_again(tmp_path: Path) -> None:
     files = cached_tree(tmp_path / "entry")
-    write_zip(files, tmp_path / "six.zip", store=DeflatedEntries(tmp_path / "entry"))
-    store = DeflatedEntries(tmp_path / "entry")
-    nine = write_zip(files, tmp_path / "nine.zip", compresslevel=9, store=store)
+    with closing(DeflatedEntries(tmp_path / "entry")) as store:
+        write_zip(files, tmp_path / "six.zip", store=store)
+    with closing(DeflatedEntries(tmp_path / "entry")) as store:
+        nine = write_zip(files, tmp_path / "nine.zip", compresslevel=9, store=store)
     assert nine.sha256 == write_zip(files, tmp_path / "cold9.zip", compresslevel=9).sha256
 
 
