@@ -24,8 +24,9 @@ from funcpub.ignore import PYTHON_PACKAGES, FileSelection
 from funcpub.options import Options, StrategyName
 from funcpub.process import Command
 from funcpub.project import FunctionProject, ProgrammingModel
-from funcpub.strategies import STRATEGIES, BuildRequest, BuildStrategy
-from funcpub.targets import TargetPlatform, target_platform
+from funcpub.strategies import STRATEGIES, BuildStrategy
+from funcpub.strategies.base import build_request
+from funcpub.targets import TargetPlatform
 from funcpub.validate import Finding, Report
 
 LARGEST_SHOWN = 5
@@ -117,14 +118,7 @@ def make_plan(
     own app settings (`options.app_settings`) are planned for every publish.
     """
     strategy = STRATEGIES[options.build]
-    target = target_platform(options.python_version)
-    requirements = project.relpath(project.requirements_path) if project.requirements_path else None
-    request = BuildRequest(
-        target=target,
-        installer=options.installer,
-        requirements=requirements,
-        docker=options.docker,
-    )
+    request = build_request(project, options)
     planned = (
         plan_app_settings(project, options, settings)
         if app_name
@@ -145,7 +139,7 @@ def make_plan(
         ships_python_packages=strategy.ships_python_packages,
         python_version=options.python_version,
         functions_version=options.functions_version,
-        target=target,
+        target=request.target,
         commands=strategy.commands(request),
         setting_changes=planned.changes,
         findings=report.findings,

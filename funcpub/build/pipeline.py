@@ -25,7 +25,7 @@ from funcpub.options import Options, StrategyName
 from funcpub.package import DeflatedStore
 from funcpub.project import FunctionProject
 from funcpub.strategies import STRATEGIES, BuildRequest, BuildStrategy
-from funcpub.targets import target_platform
+from funcpub.strategies.base import build_request
 
 # Strategies whose builds the dependency cache keeps (what they install depends only on the key).
 CACHED_STRATEGIES: Final[frozenset[StrategyName]] = frozenset({"local"})
@@ -48,17 +48,6 @@ class StagedPackage:
     result: BuildResult
     smoke: SmokeOutcome
     store: DeflatedStore | None = None  # the cached dependencies' deflated entries
-
-
-def build_request(project: FunctionProject, options: Options) -> BuildRequest:
-    """The strategy's inputs, as `make_plan` computes them."""
-    requirements = project.relpath(project.requirements_path) if project.requirements_path else None
-    return BuildRequest(
-        target=target_platform(options.python_version),
-        installer=options.installer,
-        requirements=requirements,
-        docker=options.docker,
-    )
 
 
 def default_smoke(strategy: StrategyName) -> SmokeMode:

@@ -12,7 +12,6 @@ build skips it, and the run says so.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from funcpub.build.base import BuildReporter
 from funcpub.build.tools import run_step
 from funcpub.errors import BuildError
 from funcpub.functionhost import FunctionHost, prepare_worker_dir
+from funcpub.functionhost.workerdir import link
 from funcpub.ignore import PYTHON_PACKAGES, IncludedFile
 
 SmokeMode = Literal["auto", "on", "off"]
@@ -131,10 +131,10 @@ def lay_out(files: Iterable[IncludedFile], wwwroot: Path) -> Path:
         if top == PYTHON_PACKAGES:
             source = _python_packages_of(item)
             if source not in linked:
-                _link(source, wwwroot / PYTHON_PACKAGES)
+                link(source, wwwroot / PYTHON_PACKAGES)
                 linked.add(source)
             continue
-        _link(item.source, wwwroot / item.relpath)
+        link(item.source, wwwroot / item.relpath)
     wwwroot.mkdir(parents=True, exist_ok=True)
     return wwwroot
 
@@ -143,14 +143,3 @@ def _python_packages_of(item: IncludedFile) -> Path:
     """The `.python_packages` folder `item` is in (one link stands for the whole tree)."""
     depth = item.relpath.count("/")
     return item.source.parents[depth - 1]
-
-
-def _link(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        target.symlink_to(source, target_is_directory=source.is_dir())
-    except OSError:
-        if source.is_dir():
-            shutil.copytree(source, target)
-        else:
-            shutil.copy2(source, target)

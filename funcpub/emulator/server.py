@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -49,7 +49,14 @@ from funcpub.emulator.sites import app_host, new_site, new_slot, scm_host, wwwro
 from funcpub.emulator.state import Store
 from funcpub.emulator.tls import ensure_tls, server_context, tls_files
 from funcpub.emulator.tokens import mint_access_token, mint_assertion
-from funcpub.emulator.web import ServerThread, json_response, stop_all, text_response, wsgi
+from funcpub.emulator.web import (
+    Handler,
+    ServerThread,
+    json_response,
+    stop_all,
+    text_response,
+    wsgi,
+)
 from funcpub.options import EMULATOR_URL_ENV, env_var
 
 SERVER_FILE: Final = "server.json"
@@ -374,32 +381,23 @@ class Emulator:
 
     def _bind_site(self, site: SiteRecord) -> tuple[ServerThread, ServerThread]:
         context = self.context
-        scm = ServerThread(
-            wsgi(
-                kudu.handler(context, site.key),
-                faults=self.faults,
-                role=lambda _: "scm",
-                site=site.full_name,
-            ),
-            port=site.scm_port,
-            ssl_context=self._ssl,
-            name=f"scm-{site.key}",
-        )
-        app = ServerThread(
-            wsgi(
-                apphost.handler(context, site.key),
-                faults=self.faults,
-                role=lambda _: "app",
-                site=site.full_name,
-            ),
-            port=site.app_port,
-            ssl_context=self._ssl,
-            name=f"app-{site.key}",
-        )
+        scm = self._site_server(site, kudu.handler(context, site.key), "scm", site.scm_port)
+        app = self._site_server(site, apphost.handler(context, site.key), "app", site.app_port)
         context.store.update_site(
             site.key, lambda s: replace(s, scm_port=scm.port, app_port=app.port)
         )
         return scm.start(), app.start()
+
+    def _site_server(
+        self, site: SiteRecord, handler: Handler, role: Literal["scm", "app"], port: int
+    ) -> ServerThread:
+        """A server of one of the site's hosts, bound (not yet serving)."""
+        return ServerThread(
+            wsgi(handler, faults=self.faults, role=lambda _: role, site=site.full_name),
+            port=port,
+            ssl_context=self._ssl,
+            name=f"{role}-{site.key}",
+        )
 
     def _write_server_file(self) -> None:
         """Tell `funcpub emulator create-app` where the running server listens."""

@@ -29,7 +29,7 @@ def prepare_worker_dir(directory: Path) -> Path:
     for distribution in _runtime_distributions(WORKER_LIBRARY):
         for root in _import_roots(distribution):
             source = Path(str(distribution.locate_file(root)))
-            _link(source, directory.joinpath(*root.parts))
+            link(source, directory.joinpath(*root.parts))
     return directory
 
 
@@ -73,7 +73,7 @@ def _import_roots(distribution: importlib.metadata.Distribution) -> set[PurePosi
     return roots
 
 
-def _link(source: Path, target: Path) -> None:
+def link(source: Path, target: Path) -> None:
     """Point `target` at `source`, replacing what is there (a copy where links are not allowed)."""
     if target.is_symlink() and target.readlink() == source:
         return

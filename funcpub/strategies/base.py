@@ -8,9 +8,10 @@ from typing import Final, Protocol
 
 from funcpub.appsettings import SettingChange
 from funcpub.build.base import BuildReporter, BuildResult
-from funcpub.options import DockerSettings, Installer, StrategyName
+from funcpub.options import DockerSettings, Installer, Options, StrategyName
 from funcpub.process import Command
-from funcpub.targets import TargetPlatform
+from funcpub.project import FunctionProject
+from funcpub.targets import TargetPlatform, target_platform
 
 # Where the Python worker looks for dependencies inside the app (wwwroot).
 PYTHON_PACKAGES: Final = ".python_packages"
@@ -26,6 +27,17 @@ class BuildRequest:
     installer: Installer
     requirements: str | None  # relpath of requirements.txt, None when the app has none
     docker: DockerSettings = field(default_factory=DockerSettings)  # docker builds only
+
+
+def build_request(project: FunctionProject, options: Options) -> BuildRequest:
+    """The strategy's inputs for `project` with the run's options (the plan's and the build's)."""
+    requirements = project.relpath(project.requirements_path) if project.requirements_path else None
+    return BuildRequest(
+        target=target_platform(options.python_version),
+        installer=options.installer,
+        requirements=requirements,
+        docker=options.docker,
+    )
 
 
 class BuildStrategy(Protocol):

@@ -19,7 +19,7 @@ from funcpub.build.base import BuildReporter, BuildResult
 from funcpub.container.spec import APP, PLATFORM, image_command, image_spec, install_argv
 from funcpub.process import Command
 from funcpub.strategies.base import BuildRequest
-from funcpub.strategies.local import NO_REMOTE_BUILD, checked_result
+from funcpub.strategies.local import NO_REMOTE_BUILD, checked_result, nothing_to_install
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,7 @@ class DockerStrategy:
     ) -> BuildResult:
         """Install in a container, copy `.python_packages` out, check the binaries."""
         if request.requirements is None:
-            reporter.step("no requirements.txt: there are no dependencies to install")
-            return BuildResult(python_packages=None)
+            return nothing_to_install(reporter)
         from funcpub.container.install import install_in_container
 
         image = install_in_container(request, root=root, staging=staging, reporter=reporter)

@@ -111,8 +111,7 @@ class LocalStrategy:
     ) -> BuildResult:
         """Install into `<staging>/.python_packages`, build pure sources, check the binaries."""
         if request.requirements is None:
-            reporter.step("no requirements.txt: there are no dependencies to install")
-            return BuildResult(python_packages=None)
+            return nothing_to_install(reporter)
         if request.installer == "pip":
             require_pip()
             warn_about_pip_markers(request.target, reporter)
@@ -129,6 +128,12 @@ class LocalStrategy:
                 request, root=root, staging=staging, reporter=reporter, failure=first
             )
         return checked_result(request, staging, from_source)
+
+
+def nothing_to_install(reporter: BuildReporter) -> BuildResult:
+    """The build of an app without requirements.txt."""
+    reporter.step("no requirements.txt: there are no dependencies to install")
+    return BuildResult(python_packages=None)
 
 
 def warn_about_pip_markers(target: TargetPlatform, reporter: BuildReporter) -> None:
