@@ -11,6 +11,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import AzurePipelinesCredential, ClientAssertionCredential
 
 from funcpub.emulator import Emulator
+from funcpub.emulator.faults import FaultRule
 from funcpub.emulator.records import (
     DEVOPS_ISSUER,
     TOKEN_EXCHANGE_AUDIENCE,
@@ -161,3 +162,13 @@ def test_service_connections_survive_a_restart(tmp_path: Path) -> None:
         )
         assert trusted in principal.federated
         assert emulator.add_service_connection("kept") == connection  # reused by name
+
+
+def test_a_failing_oidc_endpoint_is_retried(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator.faults.add(FaultRule(role="devops", method="POST", path="/oidctoken$", status=503))
+    env = emulator.pipeline_env()
+    credential = pipelines_credential(emulator, env, monkeypatch)
+    assert claims_of(credential.get_token(ARM_SCOPE).token)["appid"] == emulator.client_id
+    assert not emulator.faults.rules()  # the fault fired: the first request failed
