@@ -267,15 +267,20 @@ class Emulator:
         }
 
     def federated_token(
-        self, *, subject: str = DEFAULT_FEDERATED_SUBJECT, lifetime: int = 3600
+        self,
+        *,
+        subject: str = DEFAULT_FEDERATED_SUBJECT,
+        lifetime: int = 3600,
+        issuer: str = EMULATOR_OIDC_ISSUER,
+        audience: str = TOKEN_EXCHANGE_AUDIENCE,
     ) -> str:
-        """A workload-identity assertion the default principal trusts (for
-        WorkloadIdentityCredential / ClientAssertionCredential)."""
+        """A workload-identity assertion signed with the emulator's key; by default one the
+        default principal trusts (for WorkloadIdentityCredential / ClientAssertionCredential)."""
         return mint_assertion(
             self.context.store.signing_key,
-            issuer=EMULATOR_OIDC_ISSUER,
+            issuer=issuer,
             subject=subject,
-            audience=TOKEN_EXCHANGE_AUDIENCE,
+            audience=audience,
             lifetime=lifetime,
         )
 

@@ -18,7 +18,6 @@ from funcpub.emulator.records import (
     FederatedCredential,
     service_connection_subject,
 )
-from funcpub.emulator.tokens import mint_assertion
 from tests.emulator.test_entra import claims_of
 from tests.emulator_fixtures import ARM_SCOPE
 
@@ -102,16 +101,6 @@ def test_the_oidc_endpoint_refuses(
     assert response.json()["typeKey"] == type_key
 
 
-def devops_assertion(emulator: Emulator, *, subject: str, audience: str, lifetime: int) -> str:
-    return mint_assertion(
-        emulator.context.store.signing_key,
-        issuer=DEVOPS_ISSUER,
-        subject=subject,
-        audience=audience,
-        lifetime=lifetime,
-    )
-
-
 @pytest.mark.parametrize(
     ("subject", "audience", "lifetime", "code"),
     [
@@ -124,8 +113,11 @@ def test_entra_checks_the_service_connection_token_like_a_federated_credential(
     emulator: Emulator, subject: str, audience: str, lifetime: int, code: str
 ) -> None:
     emulator.add_service_connection()  # trusts sc://funcpub-emulator/funcpub/funcpub-wif
-    assertion = devops_assertion(
-        emulator, subject=service_connection_subject(subject), audience=audience, lifetime=lifetime
+    assertion = emulator.federated_token(
+        issuer=DEVOPS_ISSUER,
+        subject=service_connection_subject(subject),
+        audience=audience,
+        lifetime=lifetime,
     )
     credential = ClientAssertionCredential(
         emulator.tenant_id,

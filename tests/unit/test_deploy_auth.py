@@ -47,6 +47,17 @@ PUBLIC = cloud_profile("AzureCloud", {})
 SP = {"AZURE_TENANT_ID": "tenant", "AZURE_CLIENT_ID": "client"}
 TENANT_GUID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
+OIDC_URI = (
+    "https://dev.azure.com/org/project/_apis/distributedtask/hubs/build/plans/p/jobs/j/oidctoken"
+)
+PIPELINES = {
+    "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID": "11111111-2222-3333-4444-555555555555",
+    "AZURESUBSCRIPTION_CLIENT_ID": "client",
+    "AZURESUBSCRIPTION_TENANT_ID": TENANT_GUID,
+    "SYSTEM_ACCESSTOKEN": "job-access-token",
+    "SYSTEM_OIDCREQUESTURI": OIDC_URI,
+}
+
 
 def test_ca_bundle_prefers_requests_then_ssl_cert_file() -> None:
     assert ca_bundle({}) is True
@@ -68,12 +79,19 @@ def test_instance_discovery_only_for_microsoft_hosts(authority: str, discover: b
     assert needs_instance_discovery(authority) is discover
 
 
-def test_chain_order_with_a_client_secret() -> None:
-    environ = {**SP, "AZURE_CLIENT_SECRET": "s", "AZURE_FEDERATED_TOKEN_FILE": "/token"}
+def test_chain_order_when_everything_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYSTEM_OIDCREQUESTURI", OIDC_URI)
+    environ = {
+        **SP,
+        "AZURE_CLIENT_SECRET": "s",
+        "AZURE_FEDERATED_TOKEN_FILE": "/token",
+        **PIPELINES,
+    }
     chain = credential_chain(EMULATOR, environ)
     assert [type(c) for c in chain] == [
         ClientSecretCredential,
         WorkloadIdentityCredential,
+        AzurePipelinesCredential,
         ManagedIdentityCredential,
         AzureCliCredential,
     ]
@@ -204,31 +222,11 @@ def test_credential_wrapper_reports_tokens_as_secrets() -> None:
     assert seen == ["tok-123"]
 
 
-OIDC_URI = (
-    "https://dev.azure.com/org/project/_apis/distributedtask/hubs/build/plans/p/jobs/j/oidctoken"
-)
-PIPELINES = {
-    "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID": "11111111-2222-3333-4444-555555555555",
-    "AZURESUBSCRIPTION_CLIENT_ID": "client",
-    "AZURESUBSCRIPTION_TENANT_ID": TENANT_GUID,
-    "SYSTEM_ACCESSTOKEN": "job-access-token",
-    "SYSTEM_OIDCREQUESTURI": OIDC_URI,
-}
-
-
-def test_a_service_connection_comes_after_workload_identity_and_before_the_ambient_ones(
+def test_the_service_connection_is_configured_from_its_own_variables(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SYSTEM_OIDCREQUESTURI", OIDC_URI)
-    environ = {**SP, "AZURE_FEDERATED_TOKEN_FILE": "/token", **PIPELINES}
-    chain = credential_chain(EMULATOR, environ)
-    assert [type(c) for c in chain] == [
-        WorkloadIdentityCredential,
-        AzurePipelinesCredential,
-        ManagedIdentityCredential,
-        AzureCliCredential,
-    ]
-    pipelines = chain[1]
+    (pipelines, *_) = credential_chain(EMULATOR, {**SP, **PIPELINES})
     assert isinstance(pipelines, AzurePipelinesCredential)
     assert pipelines._service_connection_id == PIPELINES["AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"]
     assert pipelines._client_assertion_credential._client._tenant_id == TENANT_GUID
