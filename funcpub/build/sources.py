@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import sys
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,6 +181,8 @@ def _path_or_url(source: Mapping[str, Any], lock_dir: Path) -> str | None:
         return str((lock_dir / str(source["path"])).resolve())
     url = str(source.get("url") or "")
     if url.startswith("file:"):
+        import urllib.request  # http.client and ssl with it: only for a lock naming a file URL
+
         return urllib.request.url2pathname(urllib.parse.urlsplit(url).path)
     return url or None
 

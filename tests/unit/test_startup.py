@@ -1,5 +1,6 @@
 """What a command loads: `pack` and a dry-run `publish` never import the Azure SDK, the docker
-SDK, requests or the emulator, so that a warm rebuild starts in a fraction of a second."""
+SDK, requests, the emulator or what only a cache miss needs (pyelftools, ssl), so that a warm
+rebuild takes a fraction of a second."""
 
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ HEAVY = (
     "urllib3",
     "werkzeug",
     "cryptography",
+    "elftools",
+    "ssl",
+    "rich.progress",
     "funcpub.deploy",
     "funcpub.emulator",
     "funcpub.container.engine",
