@@ -274,7 +274,10 @@ def deployment(
     record = context.store.deployment(site.key, deployment_id)
     if record is None or flex.just_received(site, record):
         return text_response(f"Deployment '{deployment_id}' not found.", 404)
-    return json_response(record_json(record, base=_base(request), site=site))
+    # The site as it is now, read after the record: a deployment seen succeeded is seen active
+    # (the request's copy of the site may predate its success).
+    current = context.store.site(site.key) or site
+    return json_response(record_json(record, base=_base(request), site=current))
 
 
 def _entry_json(entry: LogEntry, *, url: str, has_details: bool) -> Mapping[str, Any]:

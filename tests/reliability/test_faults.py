@@ -64,7 +64,7 @@ SITE_ROLES = ("scm", "app", "deploy")
 @pytest.fixture(autouse=True)
 def short_timeouts(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI deploys with `RELIABLE` instead of Azure's minutes."""
-    monkeypatch.setattr("funcpub.cli.publish.deploy", functools.partial(deploy, timing=RELIABLE))
+    monkeypatch.setattr("funcpub.cli.deploying.deploy", functools.partial(deploy, timing=RELIABLE))
 
 
 def bound(rule: FaultRule, app: str) -> FaultRule:
