@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 
 import requests
 import typer
@@ -48,6 +48,7 @@ from funcpub.cli.common import (
     require_valid,
 )
 from funcpub.cli.container import BaseImage, Dockerfile, Image, Network, Pull, docker_values
+from funcpub.cli.oneshot import EmulatorPlan, emulator_plan
 from funcpub.cli.render import render_deploy_result, render_plan
 from funcpub.console import Console
 from funcpub.deploy import AzureTarget, DeployedFunction, DeployOptions, DeployResult, deploy
@@ -56,6 +57,9 @@ from funcpub.errors import EXIT_OK, ConfigError, ValidationError
 from funcpub.options import Options
 from funcpub.package import Artifact, write_zip, zip_timestamp
 from funcpub.plan import Plan, make_plan, plan_to_dict
+
+if TYPE_CHECKING:
+    from funcpub.emulator.records import PlanSku
 
 # Function app names become host names: 2-60 letters, digits and hyphens, no hyphen at either end.
 APP_NAME: Final = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,58}[A-Za-z0-9])")
@@ -150,6 +154,7 @@ def publish(
     show_keys: ShowKeys = False,
     output: Output = None,
     emulator: UseEmulator = False,
+    emulator_plan_sku: EmulatorPlan = None,
     smoke: Smoke = None,
     write_python_packages: WritePythonPackages = False,
     verbose: Verbose = False,
@@ -210,6 +215,9 @@ def publish(
             console.result(render_plan(plan))
         return EXIT_OK if plan.ok else ValidationError.exit_code
     require_valid(plan.findings, console, undone="nothing was deployed")
+    sku = emulator_plan(
+        emulator_plan_sku, emulator=emulator, build=loaded.options.build, slot=loaded.options.slot
+    )
     target = AzureTarget(
         cloud=loaded.options.cloud,
         subscription_id=loaded.options.subscription,
@@ -233,7 +241,7 @@ def publish(
     )
     with (
         _package(plan, build_package, output, console) as artifact,
-        _environment(emulator, loaded.options, app_name, console) as environ,
+        _environment(emulator, loaded.options, app_name, console, sku) as environ,
     ):
         result = deploy(
             plan, artifact, target=target, options=deploy_options, reporter=console, environ=environ
@@ -274,7 +282,7 @@ def _package(
 
 @contextmanager
 def _environment(
-    use_emulator: bool, options: Options, app_name: str, console: Console
+    use_emulator: bool, options: Options, app_name: str, console: Console, plan: PlanSku
 ) -> Iterator[Mapping[str, str]]:
     """The process environment, or one pointing at a fresh emulator holding the app."""
     if not use_emulator:
@@ -290,6 +298,7 @@ def _environment(
             python=options.python_version,
             functions_version=options.functions_version,
             resource_group=options.resource_group or "rg-funcpub",
+            plan=plan,
         )
         if options.slot:
             emulator.create_slot(app_name, options.slot)
