@@ -330,6 +330,6 @@ def choose_delivery(
     delivery = DELIVERIES[delivery_for(site.hosting, strategy)]
     on_step(
         f"{site.display} is on {PLAN_NAMES[site.hosting]}:"
-        f" {describe_delivery(delivery.name, strategy)}"
+        f" {describe_delivery(delivery.name, strategy, site.hosting)}"
     )
     return delivery
