@@ -36,7 +36,7 @@ from funcpub.deploy.kudu import (
     wait_for_scm_settings,
 )
 from funcpub.deploy.timing import Clock, Timing
-from funcpub.errors import DeployError
+from funcpub.errors import AuthError, DeployError
 from funcpub.hosting import PLAN_NAMES, DeliveryName, delivery_for, describe_delivery
 from funcpub.masking import is_key_vault_reference, secret_values
 from funcpub.options import StrategyName
@@ -294,7 +294,11 @@ class RunFromPackage:
         changes = _package_changes(app, stored.settings)
         for item in changes:
             reporter.step(item.describe())
-        apply_changes(app, changes)
+        try:
+            apply_changes(app, changes)
+        except (DeployError, AuthError) as error:
+            unused = f"; the uploaded package {stored.blob_name} in {account.name} is not used"
+            raise type(error)(error.message + unused, hint=error.hint) from None
         progress.changed = (*progress.changed, *keys_of(changes))
         if account.identity_based:
             reporter.step(

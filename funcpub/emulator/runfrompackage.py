@@ -75,7 +75,21 @@ def mount(context: Context, site: SiteRecord) -> None:
     _prune(packages, keep=release)
 
 
+def _injected_fault(context: Context, site: SiteRecord) -> None:
+    """A `package` fault rule: the download fails as the rule says."""
+    rule = context.faults.take("package", "GET", site.key, site.key)
+    if rule is None:
+        return
+    if rule.drop:
+        msg = "cannot download the package: ConnectionError"
+        raise PackageError(msg)
+    if rule.status is not None and rule.status >= 400:
+        msg = f"downloading the package answered HTTP {rule.status}"
+        raise PackageError(msg)
+
+
 def _download(context: Context, site: SiteRecord, url: str, folder: Path) -> Path:
+    _injected_fault(context, site)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f".download-{uuid.uuid4().hex}.zip"
     headers = _identity_headers(context, site)
