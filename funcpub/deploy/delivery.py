@@ -160,8 +160,8 @@ def _push(shipment: Shipment, endpoint: str) -> str:
     """POST the zip to the SCM site, then follow its deployment to the end; its id."""
     scm, timing, clock, progress = shipment.scm, shipment.timing, shipment.clock, shipment.progress
     previous = check_access(scm)
+    progress.stage = "uploading"  # before the line that announces it: Ctrl-C may follow at once
     _announce(shipment, scm.host)
-    progress.stage = "uploading"
     receipt = upload_zip(
         scm,
         shipment.artifact.path,
@@ -277,8 +277,8 @@ class RunFromPackage:
             display=app.site.display,
         )
         how = "your Entra identity" if account.identity_based else "the account key"
-        _announce(shipment, f"storage account {account.name} (with {how})")
         progress.stage = "storing"
+        _announce(shipment, f"storage account {account.name} (with {how})")
         stored = upload_package(
             account,
             shipment.artifact.path,

@@ -1,4 +1,4 @@
-"""Fixtures of the build tests: the offline wheelhouse and apps whose requirements use it."""
+"""Fixtures of the build tests: apps whose requirements use the offline wheelhouse."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from funcpub.emulator import Emulator
-from tests.wheelhouse import build_wheelhouse
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "hello"
 # A remote-build app: imports alpha (and beta) and a native wheel; a plain requirements.txt.
@@ -30,12 +29,6 @@ def deps(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(f"{alpha.MESSAGE}; {fastgreet.greeting()}")
 """
 MakeApp = Callable[..., Path]
-
-
-@pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The --find-links folder every build test installs from (no index is ever asked)."""
-    return build_wheelhouse(tmp_path_factory.mktemp("wheelhouse") / "wheels")
 
 
 @pytest.fixture
