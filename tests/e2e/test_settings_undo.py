@@ -56,8 +56,8 @@ def undo_record_text(document: Mapping[str, Any]) -> str:
 def set_setting(emulator: Emulator, app: str, key: str, value: str) -> None:
     """Someone else changes the app in the portal meanwhile."""
     client = make_arm_client(emulator)
-    settings = dict(client.web_apps.list_application_settings(RESOURCE_GROUP, app).properties)
-    settings[key] = value
+    listed = client.web_apps.list_application_settings(RESOURCE_GROUP, app)
+    settings = {**(listed.properties or {}), key: value}
     client.web_apps.update_application_settings(
         RESOURCE_GROUP, app, StringDictionary(properties=settings)
     )
