@@ -19,6 +19,7 @@ from azure.mgmt.web.models import (
     StringDictionary,
 )
 
+from funcpub.deploy.undo import record_path
 from funcpub.emulator import Emulator
 from funcpub.masking import MASK
 from tests.e2e.test_settings_cli import (
@@ -28,7 +29,6 @@ from tests.e2e.test_settings_cli import (
     Runner,
     cli,
     make_app,
-    publish,
 )
 from tests.emulator_fixtures import RESOURCE_GROUP, make_arm_client
 
@@ -76,11 +76,16 @@ def test_publish_then_undo_restores_exactly_the_previous_state(
     before = dict(emulator.site("undo-app").app_settings)
     app = make_app(tmp_path, LOCAL)
 
-    code, result, err = publish(cli, "undo-app", app, "--publish-local-settings", "--overwrite")
+    code, out, err = cli(
+        "publish", "undo-app", str(app), "--build", "none", "--publish-local-settings",
+        "--overwrite",
+    )  # fmt: skip
     assert code == 0, err
+    assert "to put the previous settings back: funcpub settings undo undo-app" in out
     after = emulator.site("undo-app").app_settings
     assert (after["OPENAI_TOKEN"], after["ORDERS_DB"]) == (PLANTED_TOKEN, PLANTED_DB)
-    record = undo_record_text(result)
+    path = record_path("emulator", emulator.subscription_id, "undo-app", None)
+    record = path.read_text(encoding="utf-8")
     assert OLD_TOKEN in record  # the previous value, to put it back
     for published in (PLANTED_TOKEN, PLANTED_DB, "orders-queue-7"):
         assert published not in record
@@ -103,7 +108,7 @@ def test_publish_then_undo_restores_exactly_the_previous_state(
         **before,
         "ADDED_MEANWHILE": "by-someone-else",
     }
-    assert not Path(result["undo_record"]).exists()  # consumed
+    assert not path.exists()  # consumed
 
     code, _, err = cli("settings", "undo", "undo-app")
     assert code == 2
