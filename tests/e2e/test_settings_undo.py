@@ -262,3 +262,27 @@ def test_the_emulator_refuses_a_connection_string_without_a_known_type(
             {"properties": {"Db": {"value": "x", "type": "Oracle"}}},
         )
     assert connection_strings(emulator, "bad-cs-app") == {}
+
+
+def test_push_and_undo_of_a_slot_leave_production_alone(
+    cli: Runner, emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.create_app("slot-app", app_settings=AZURE_BEFORE)
+    emulator.create_slot("slot-app", "staging")
+    production = dict(emulator.site("slot-app").app_settings)
+    staging = dict(emulator.site("slot-app", "staging").app_settings)
+    app = make_app(tmp_path, LOCAL)
+    push = ["settings", "push", "slot-app", str(app), "--publish-local-settings", "--slot"]
+
+    code, out, err = cli(*push, "staging")
+    assert code == 0, err
+    assert "funcpub settings undo slot-app --slot staging" in out
+    assert emulator.site("slot-app", "staging").app_settings["ORDERS_DB"] == PLANTED_DB
+    assert emulator.site("slot-app").app_settings == production
+
+    code, _, err = cli("settings", "undo", "slot-app")
+    assert code == 2  # the record is the slot's, not production's
+    code, _, err = cli("settings", "undo", "slot-app", "--slot", "staging")
+    assert code == 0, err
+    assert emulator.site("slot-app", "staging").app_settings == staging
+    assert emulator.site("slot-app").app_settings == production
