@@ -66,7 +66,7 @@ class SettingChange:
     @property
     def label(self) -> str:
         """How messages name the setting: `KEY`, or `connection string NAME`."""
-        return f"connection string {self.key}" if self.scope == "connection string" else self.key
+        return setting_label(self.scope, self.key)
 
     def may_replace(self, previous: str) -> bool:
         """Whether this ensure may overwrite the app's different, non-empty `previous` value."""
@@ -75,6 +75,11 @@ class SettingChange:
         if self.replace == "unless-key-vault" and is_key_vault_reference(previous):
             return is_key_vault_reference(self.value or "")
         return True
+
+
+def setting_label(scope: SettingScope, key: str) -> str:
+    """How messages name a setting: `KEY`, or `connection string NAME`."""
+    return f"connection string {key}" if scope == "connection string" else key
 
 
 def shown_setting(scope: SettingScope, key: str, value: str, *, public: bool = False) -> str:
@@ -147,7 +152,7 @@ class RefusedSetting:
     @property
     def label(self) -> str:
         """How messages name the setting: `KEY`, or `connection string NAME`."""
-        return f"connection string {self.key}" if self.scope == "connection string" else self.key
+        return setting_label(self.scope, self.key)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -42,6 +42,7 @@ from funcpub.cli.render import render_settings_diff, render_settings_outcome, un
 from funcpub.console import Console
 from funcpub.deploy import AzureTarget
 from funcpub.deploy.settings import (
+    AppCall,
     SettingsOutcome,
     push_settings,
     read_remote_settings,
@@ -120,20 +121,9 @@ def diff(
         app_setting=app_setting or (),
         overwrite=overwrite,
         force_local=force_local_settings,
-        where={
-            "slot": slot,
-            "cloud": cloud,
-            "subscription": subscription,
-            "resource-group": resource_group,
-        },
+        where=_where(slot, cloud, subscription, resource_group),
     )
-    remote = read_remote_settings(
-        app_name,
-        slot=wanted.options.slot,
-        target=_target(wanted.options, tenant, client_id),
-        reporter=console,
-        environ=os.environ,
-    )
+    remote = read_remote_settings(_call(app_name, wanted.options, console, tenant, client_id))
     result = diff_settings(
         remote,
         wanted=user_values(wanted.options.app_settings, wanted.request.files),
@@ -187,12 +177,7 @@ def push(
         app_setting=app_setting or (),
         overwrite=overwrite,
         force_local=force_local_settings,
-        where={
-            "slot": slot,
-            "cloud": cloud,
-            "subscription": subscription,
-            "resource-group": resource_group,
-        },
+        where=_where(slot, cloud, subscription, resource_group),
     )
     for refused in wanted.planned.refused:
         console.warn(f"not pushing {refused.label} from {refused.source}: {refused.reason}")
@@ -203,16 +188,8 @@ def push(
         msg = "there are no settings to push"
         hint = "pass --publish-local-settings, --settings-file or --app-setting"
         raise ConfigError(msg, hint=hint)
-    outcome = push_settings(
-        app_name,
-        changes,
-        slot=wanted.options.slot,
-        target=_target(wanted.options, tenant, client_id),
-        force=force,
-        dry_run=dry_run,
-        reporter=console,
-        environ=os.environ,
-    )
+    call = _call(app_name, wanted.options, console, tenant, client_id)
+    outcome = push_settings(call, changes, force=force, dry_run=dry_run)
     _report(console, outcome, undo=False, json_output=json_output)
     return EXIT_OK
 
@@ -240,22 +217,10 @@ def undo(
     """
     console = make_console(ctx, json_mode=json_output)
     check_app_name(app_name)
-    cli: dict[str, str | None] = {
-        "slot": slot,
-        "cloud": cloud,
-        "subscription": subscription,
-        "resource-group": resource_group,
-    }
-    options = resolve_options("publish", config_dir, cli, os.environ)
-    outcome = undo_settings(
-        app_name,
-        slot=options.slot,
-        target=_target(options, tenant, client_id),
-        force=force,
-        dry_run=dry_run,
-        reporter=console,
-        environ=os.environ,
-    )
+    where = _where(slot, cloud, subscription, resource_group)
+    options = resolve_options("publish", config_dir, where, os.environ)
+    call = _call(app_name, options, console, tenant, client_id)
+    outcome = undo_settings(call, force=force, dry_run=dry_run)
     _report(console, outcome, undo=True, json_output=json_output)
     return EXIT_OK
 
@@ -303,13 +268,30 @@ def _wanted(
     )
 
 
-def _target(options: Options, tenant: str | None, client_id: str | None) -> AzureTarget:
-    return AzureTarget(
+def _where(
+    slot: str | None, cloud: str | None, subscription: str | None, resource_group: str | None
+) -> dict[str, str | None]:
+    """The command line's configuration values that say where the app is."""
+    return {
+        "slot": slot,
+        "cloud": cloud,
+        "subscription": subscription,
+        "resource-group": resource_group,
+    }
+
+
+def _call(
+    app_name: str, options: Options, console: Console, tenant: str | None, client_id: str | None
+) -> AppCall:
+    target = AzureTarget(
         cloud=options.cloud,
         subscription_id=options.subscription,
         resource_group=options.resource_group,
         tenant_id=tenant,
         client_id=client_id,
+    )
+    return AppCall(
+        app_name=app_name, slot=options.slot, target=target, reporter=console, environ=os.environ
     )
 
 

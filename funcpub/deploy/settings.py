@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -53,6 +53,23 @@ class SettingsReporter(Protocol):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AppCall:
+    """Which app (or slot) a command is about, how to reach it, and where to report."""
+
+    app_name: str
+    slot: str | None
+    target: AzureTarget
+    reporter: SettingsReporter
+    environ: Mapping[str, str]
+    timing: Timing = DEFAULT_TIMING
+
+    @property
+    def display(self) -> str:
+        """app or app/slot."""
+        return f"{self.app_name}/{self.slot}" if self.slot else self.app_name
+
+
+@dataclass(frozen=True, kw_only=True)
 class SettingsOutcome:
     """What `settings push` or `settings undo` changed (or, in a dry run, would change)."""
 
@@ -90,16 +107,9 @@ class _Session:
 
 
 @contextmanager
-def _session(
-    app_name: str,
-    *,
-    slot: str | None,
-    target: AzureTarget,
-    reporter: SettingsReporter,
-    environ: Mapping[str, str],
-    timing: Timing,
-) -> Iterator[_Session]:
+def _session(call: AppCall) -> Iterator[_Session]:
     """Sign in and find the app (or slot); AuthError, DeployError or ConfigError."""
+    target, reporter, environ = call.target, call.reporter, call.environ
     profile = cloud_profile(target.cloud, environ)
     check_ca_bundle(environ)
     subscription = resolve_subscription(target.subscription_id, environ)
@@ -115,50 +125,41 @@ def _session(
         reporter.step(f"signing in to {profile.name} ({profile.authority_host})")
         credential.bearer(profile.arm_scope)
         client = make_client(
-            credential, subscription, profile, verify=ca_bundle(environ), timing=timing
+            credential, subscription, profile, verify=ca_bundle(environ), timing=call.timing
         )
         stack.callback(client.close)
-        display = f"{app_name}/{slot}" if slot else app_name
-        reporter.step(f"finding app {display}")
+        reporter.step(f"finding app {call.display}")
         site = find_site(
             client,
-            app_name,
+            call.app_name,
             resource_group=target.resource_group,
-            slot=slot,
+            slot=call.slot,
             subscription=subscription,
         )
         yield _Session(app=ArmApp(client, site), cloud=profile.name, subscription=subscription)
 
 
 @contextmanager
-def _locked(session: _Session, reporter: SettingsReporter, timing: Timing) -> Iterator[None]:
-    """The app's publish lock: no publish, push or undo of it runs meanwhile on this machine."""
-    site = session.app.site
-    with publish_lock(
-        lock_key(session.cloud, session.subscription, site.name, site.slot),
-        site.display,
-        timing=timing,
-        clock=SYSTEM_CLOCK,
-        on_wait=reporter.step,
-        on_unavailable=reporter.warn,
-    ):
-        yield
+def _locked(call: AppCall) -> Iterator[_Session]:
+    """The session, holding the app's publish lock: no publish, push or undo of it runs
+    meanwhile on this machine."""
+    with _session(call) as session:
+        site = session.app.site
+        with publish_lock(
+            lock_key(session.cloud, session.subscription, site.name, site.slot),
+            site.display,
+            timing=call.timing,
+            clock=SYSTEM_CLOCK,
+            on_wait=call.reporter.step,
+            on_unavailable=call.reporter.warn,
+        ):
+            yield session
 
 
-def read_remote_settings(
-    app_name: str,
-    *,
-    slot: str | None,
-    target: AzureTarget,
-    reporter: SettingsReporter,
-    environ: Mapping[str, str],
-    timing: Timing = DEFAULT_TIMING,
-) -> RemoteSettings:
-    """The app settings and connection strings of `app_name` (or its `slot`)."""
-    with _session(
-        app_name, slot=slot, target=target, reporter=reporter, environ=environ, timing=timing
-    ) as session:
-        app = session.app
+def read_remote_settings(call: AppCall) -> RemoteSettings:
+    """The app settings and connection strings of the app (or slot)."""
+    with _session(call) as session:
+        app, reporter = session.app, call.reporter
         reporter.step(f"reading the settings of {app.site.display}")
         current = app.current_config(connection_strings=True)
         _register(reporter, current)
@@ -194,24 +195,11 @@ def _sticky(app: ArmApp, reporter: SettingsReporter) -> tuple[frozenset[str], fr
 
 
 def push_settings(
-    app_name: str,
-    wanted: Sequence[SettingChange],
-    *,
-    slot: str | None,
-    target: AzureTarget,
-    force: bool,
-    dry_run: bool,
-    reporter: SettingsReporter,
-    environ: Mapping[str, str],
-    timing: Timing = DEFAULT_TIMING,
+    call: AppCall, wanted: Sequence[SettingChange], *, force: bool, dry_run: bool
 ) -> SettingsOutcome:
     """Apply the user's `wanted` settings to the app, nothing else; keep an undo record."""
-    with (
-        _session(
-            app_name, slot=slot, target=target, reporter=reporter, environ=environ, timing=timing
-        ) as session,
-        _locked(session, reporter, timing),
-    ):
+    reporter = call.reporter
+    with _locked(call) as session:
         app = session.app
         reporter.step(f"reading the settings of {app.site.display}")
         current = app.current_config(connection_strings=has_connection_strings(wanted))
@@ -259,41 +247,22 @@ def _describe(
 # --- settings undo ------------------------------------------------------------------------
 
 
-def undo_settings(
-    app_name: str,
-    *,
-    slot: str | None,
-    target: AzureTarget,
-    force: bool,
-    dry_run: bool,
-    reporter: SettingsReporter,
-    environ: Mapping[str, str],
-    timing: Timing = DEFAULT_TIMING,
-) -> SettingsOutcome:
+def undo_settings(call: AppCall, *, force: bool, dry_run: bool) -> SettingsOutcome:
     """Put back what the app's last recorded publish or push changed; consume the record."""
+    target, reporter = call.target, call.reporter
     path = record_path(
-        cloud_profile(target.cloud, environ).name,
-        resolve_subscription(target.subscription_id, environ),
-        app_name,
-        slot,
+        cloud_profile(target.cloud, call.environ).name,
+        resolve_subscription(target.subscription_id, call.environ),
+        call.app_name,
+        call.slot,
     )
-    record = _record(path, app_name, slot)
+    record = _record(path, call.display)
     for value in record.secrets():
         reporter.secret(value)
     group = target.resource_group or record.target.resource_group
     _check_group(record, group)
     reporter.step(f"undoing the {record.command} of {record.target.display} at {record.created}")
-    with (
-        _session(
-            app_name,
-            slot=slot,
-            target=_with_group(target, group),
-            reporter=reporter,
-            environ=environ,
-            timing=timing,
-        ) as session,
-        _locked(session, reporter, timing),
-    ):
+    with _locked(replace(call, target=replace(target, resource_group=group))) as session:
         app = session.app
         reporter.step(f"reading the settings of {app.site.display}")
         current = app.current_config(
@@ -319,10 +288,9 @@ def undo_settings(
         )
 
 
-def _record(path: Path, app_name: str, slot: str | None) -> UndoRecord:
+def _record(path: Path, display: str) -> UndoRecord:
     record = load_record(path)
     if record is None:
-        display = f"{app_name}/{slot}" if slot else app_name
         msg = f"there is nothing to undo for {display}: this machine keeps no undo record of it"
         hint = (
             "funcpub keeps one after each publish or `settings push` that changed settings,"
@@ -339,16 +307,6 @@ def _check_group(record: UndoRecord, group: str) -> None:
             f" {record.target.resource_group}, not {group}"
         )
         raise ConfigError(msg, hint="drop --resource-group, or pass the record's group")
-
-
-def _with_group(target: AzureTarget, group: str) -> AzureTarget:
-    return AzureTarget(
-        cloud=target.cloud,
-        subscription_id=target.subscription_id,
-        resource_group=group,
-        tenant_id=target.tenant_id,
-        client_id=target.client_id,
-    )
 
 
 def _conflicts(

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Final, Protocol
 
-from funcpub.appsettings import SettingAction, SettingChange, SettingScope
+from funcpub.appsettings import SettingAction, SettingChange, SettingScope, setting_label
 from funcpub.deploy.changes import ConcreteChange, CurrentConfig, keys_of
 from funcpub.deploy.lock import lock_key
 from funcpub.errors import ConfigError
@@ -68,7 +68,7 @@ class UndoEntry:
     @property
     def label(self) -> str:
         """How messages name the key."""
-        return f"connection string {self.key}" if self.scope == "connection string" else self.key
+        return setting_label(self.scope, self.key)
 
 
 @dataclass(frozen=True, kw_only=True)
