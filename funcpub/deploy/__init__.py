@@ -348,14 +348,7 @@ def _keep_undo_record(
     """The undo record of the settings step (not of a package switch: that is the code)."""
     if not changes:
         return None
-    site = app.site
-    target = UndoTarget(
-        cloud=run.profile.name,
-        subscription=subscription,
-        resource_group=site.resource_group,
-        app=site.name,
-        slot=site.slot,
-    )
+    target = UndoTarget.of(run.profile.name, subscription, app.site)
     return keep_undo_record(run.reporter, target, changes, command="publish")
 
 

@@ -213,25 +213,9 @@ def push_settings(
         if dry_run or not changes:
             return outcome
         apply_changes(app, changes)
-        record = keep_undo_record(
-            reporter,
-            UndoTarget(
-                cloud=session.cloud,
-                subscription=session.subscription,
-                resource_group=app.site.resource_group,
-                app=app.site.name,
-                slot=app.site.slot,
-            ),
-            changes,
-            command="settings push",
-        )
-        return SettingsOutcome(
-            app=app.site.display,
-            changes=changes,
-            skipped=skipped,
-            applied=True,
-            undo_record=record,
-        )
+        target = UndoTarget.of(session.cloud, session.subscription, app.site)
+        record = keep_undo_record(reporter, target, changes, command="settings push")
+        return replace(outcome, applied=True, undo_record=record)
 
 
 def _describe(
@@ -283,9 +267,7 @@ def undo_settings(call: AppCall, *, force: bool, dry_run: bool) -> SettingsOutco
         if plan.changes:
             apply_changes(app, plan.changes)
         path.unlink(missing_ok=True)
-        return SettingsOutcome(
-            app=app.site.display, changes=plan.changes, conflicts=plan.conflicts, applied=True
-        )
+        return replace(outcome, applied=True)
 
 
 def _record(path: Path, display: str) -> UndoRecord:

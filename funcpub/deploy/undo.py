@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from funcpub.appsettings import SettingAction, SettingChange, SettingScope, setting_label
 from funcpub.deploy.changes import ConcreteChange, CurrentConfig, keys_of
@@ -28,6 +28,9 @@ from funcpub.deploy.lock import lock_key
 from funcpub.errors import ConfigError
 from funcpub.masking import connection_string_secrets, secret_values
 from funcpub.usercache import cache_dir
+
+if TYPE_CHECKING:
+    from funcpub.deploy.arm import SiteInfo
 
 UNDO_FOLDER: Final = "undo"
 RECORD_VERSION: Final = 1
@@ -48,6 +51,17 @@ class UndoTarget:
     resource_group: str
     app: str
     slot: str | None
+
+    @classmethod
+    def of(cls, cloud: str, subscription: str, site: SiteInfo) -> UndoTarget:
+        """The target of a site found in `subscription` of `cloud`."""
+        return cls(
+            cloud=cloud,
+            subscription=subscription,
+            resource_group=site.resource_group,
+            app=site.name,
+            slot=site.slot,
+        )
 
     @property
     def display(self) -> str:
