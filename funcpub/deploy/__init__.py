@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
-from typing import Any, Final, Protocol
+from typing import Any, Protocol
 
 from azure.mgmt.web import WebSiteManagementClient
 
@@ -25,7 +25,6 @@ from funcpub.deploy.arm import (
     with_changed_keys,
 )
 from funcpub.deploy.auth import (
-    SECRET_VARIABLES,
     Credential,
     Verify,
     ca_bundle,
@@ -72,8 +71,6 @@ from funcpub.options import CloudName
 from funcpub.package import Artifact
 from funcpub.plan import Plan
 from funcpub.settingrules import worker_indexing_warning
-
-MIN_SECRET: Final = 8  # shorter values would blank out ordinary words when redacted
 
 __all__ = [
     "AzureTarget",
@@ -364,9 +361,6 @@ def _explained(error: FuncpubError, app: ArmApp, changed: Sequence[str]) -> Func
 def _sign_in(stack: ExitStack, *, target: AzureTarget, start: _Start) -> _Run:
     """The credential chain, checked by getting a first ARM token."""
     profile, reporter = start.profile, start.reporter
-    for name in SECRET_VARIABLES:  # never printed, whatever message might quote them
-        if len(value := start.environ.get(name, "")) >= MIN_SECRET:
-            reporter.secret(value)
     credential = make_credential(
         profile,
         start.environ,
