@@ -2,10 +2,12 @@
 
 Two client authentications are accepted for a registered service principal:
 * `client_secret` (ClientSecretCredential via MSAL, which first reads the discovery document);
-* `client_assertion` (WorkloadIdentityCredential / ClientAssertionCredential): a JWT with
-  `iss` = `EMULATOR_OIDC_ISSUER`, `sub` = a subject the principal trusts (the default principal
-  trusts `DEFAULT_FEDERATED_SUBJECT`), `aud` = `api://AzureADTokenExchange`, unexpired, signed
-  with the emulator's key. `Emulator.federated_token()` mints one.
+* `client_assertion` (WorkloadIdentityCredential / ClientAssertionCredential /
+  AzurePipelinesCredential): a JWT signed with the emulator's key, unexpired, whose `iss` and
+  `sub` match one of the principal's federated credentials and whose `aud` is that credential's
+  audience (`api://AzureADTokenExchange`). The default principal trusts `EMULATOR_OIDC_ISSUER`
+  with `DEFAULT_FEDERATED_SUBJECT` (`Emulator.federated_token()` mints one) and each federated
+  Azure DevOps service connection (`Emulator.pipeline_env()`; see `devops`).
 Errors use Entra's JSON shape and AADSTS codes (azure-identity raises ClientAuthenticationError).
 """
 
@@ -216,7 +218,10 @@ def _no_match(code: int, what: str, value: str) -> Response:
         400,
         "invalid_request",
         code,
-        f"No matching federated identity record found for presented assertion {what} '{value}'.",
+        f"No matching federated identity record found for presented assertion {what} '{value}'. "
+        "Check your federated identity credential Subject, Audience and Issuer against the "
+        "presented assertion. "
+        "https://learn.microsoft.com/entra/workload-id/workload-identity-federation",
     )
 
 

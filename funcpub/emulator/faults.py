@@ -1,7 +1,8 @@
 """Fault injection: rules that make the emulator answer like a struggling Azure.
 
-A rule matches requests by host role (`entra`, `arm`, `scm`, `app`), HTTP method, a regular
-expression searched in the path, and optionally the site (`app` or `app/slot`). It then waits
+A rule matches requests by host role (`entra`, `devops` - Azure DevOps' OIDC endpoint - `arm`,
+`scm`, `app`), HTTP method, a regular expression searched in the path, and optionally the site
+(`app` or `app/slot`). It then waits
 `delay` seconds and either drops the connection, answers with `status`/`body`/`headers`, or
 (with neither) lets the request through: a pure delay. It fires `times` times (None: forever).
 
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
-Role = Literal["entra", "arm", "scm", "app", "deploy", "package"]
+Role = Literal["entra", "devops", "arm", "scm", "app", "deploy", "package"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
 RULE_FIELDS: Final = frozenset(
     {

@@ -17,6 +17,14 @@ PLAN_SKUS: Final[tuple[PlanSku, ...]] = get_args(PlanSku)
 EMULATOR_OIDC_ISSUER: Final = "https://oidc.funcpub-emulator.invalid"
 DEFAULT_FEDERATED_SUBJECT: Final = "funcpub-emulator:deployer"
 TOKEN_EXCHANGE_AUDIENCE: Final = "api://AzureADTokenExchange"  # noqa: S105 - not a secret
+# Azure DevOps: the emulated organization and project whose jobs ask for service-connection OIDC
+# tokens; Azure DevOps issues them as `https://vstoken.dev.azure.com/<organization id>` with the
+# subject `sc://<organization>/<project>/<service connection name>`.
+DEVOPS_ORGANIZATION: Final = "funcpub-emulator"
+DEVOPS_ORGANIZATION_ID: Final = "5f0f7c3e-6c1b-4d6e-9a57-0f5bd7ad0e01"
+DEVOPS_PROJECT: Final = "funcpub"
+DEVOPS_ISSUER: Final = f"https://vstoken.dev.azure.com/{DEVOPS_ORGANIZATION_ID}"
+DEFAULT_SERVICE_CONNECTION: Final = "funcpub-wif"
 
 # Kudu's DeployStatus (Kudu.Contracts/Deployment/DeployStatus.cs).
 PENDING: Final = 0
@@ -89,6 +97,30 @@ class Principal:
         )
 
 
+def service_connection_subject(name: str) -> str:
+    """The `sub` of Azure DevOps' OIDC tokens for the emulated project's service connection."""
+    return f"sc://{DEVOPS_ORGANIZATION}/{DEVOPS_PROJECT}/{name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceConnection:
+    """An Azure Resource Manager service connection (workload identity federation)."""
+
+    id: str
+    name: str
+    tenant_id: str
+    client_id: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ServiceConnection:
+        return cls(
+            id=str(data["id"]),
+            name=str(data["name"]),
+            tenant_id=str(data["tenant_id"]),
+            client_id=str(data["client_id"]),
+        )
+
+
 @dataclass(frozen=True, kw_only=True)
 class Subscription:
     """An Azure subscription, owned by one tenant, holding resource groups."""
@@ -153,6 +185,18 @@ class IndexRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConnectionStringRecord:
+    """One of a site's connection strings (ARM's `ConnStringValueTypePair`)."""
+
+    value: str
+    type: str  # a ConnectionStringType name: Custom, SQLAzure, MySql, ...
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ConnectionStringRecord:
+        return cls(value=str(data["value"]), type=str(data["type"]))
+
+
+@dataclass(frozen=True, kw_only=True)
 class SiteRecord:
     """A function app or one of its deployment slots (a slot is a site of its own)."""
 
@@ -181,6 +225,7 @@ class SiteRecord:
     # config/slotConfigNames of an app (kept on the production site; None until first PUT)
     sticky_app_settings: tuple[str, ...] | None = None
     sticky_connection_strings: tuple[str, ...] | None = None
+    connection_strings: Mapping[str, ConnectionStringRecord] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -229,6 +274,10 @@ class SiteRecord:
             index=None if index is None else IndexRecord.from_json(index),
             sticky_app_settings=_optional_strings(data.get("sticky_app_settings")),
             sticky_connection_strings=_optional_strings(data.get("sticky_connection_strings")),
+            connection_strings={
+                str(name): ConnectionStringRecord.from_json(value)
+                for name, value in (data.get("connection_strings") or {}).items()
+            },
         )
 
 
@@ -344,3 +393,4 @@ class StateData:
     sites: dict[str, SiteRecord] = field(default_factory=dict)
     deployments: dict[str, dict[str, Deployment]] = field(default_factory=dict)
     logs: dict[str, dict[str, list[LogEntry]]] = field(default_factory=dict)
+    service_connections: dict[str, ServiceConnection] = field(default_factory=dict)

@@ -18,6 +18,7 @@ import dataclasses
 import json
 import os
 import threading
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -28,20 +29,26 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from funcpub.emulator import apphost, arm, entra, kudu
+from funcpub.emulator import apphost, arm, devops, entra, kudu
 from funcpub.emulator.auth import valid_token
 from funcpub.emulator.context import Context
 from funcpub.emulator.deployments import Deployments
 from funcpub.emulator.faults import Faults, Role
 from funcpub.emulator.records import (
     DEFAULT_FEDERATED_SUBJECT,
+    DEFAULT_SERVICE_CONNECTION,
+    DEVOPS_ISSUER,
+    DEVOPS_ORGANIZATION,
     EMULATOR_OIDC_ISSUER,
     TOKEN_EXCHANGE_AUDIENCE,
+    FederatedCredential,
     OsName,
     PlanSku,
+    ServiceConnection,
     SiteRecord,
     parse_os,
     parse_plan,
+    service_connection_subject,
     site_key,
 )
 from funcpub.emulator.runtime import Runtimes
@@ -59,6 +66,7 @@ MAIN_ROUTES: Final = Map(
     [
         Rule("/<tenant>/v2.0/.well-known/openid-configuration", endpoint="discovery"),
         Rule("/<tenant>/oauth2/v2.0/token", endpoint="token", methods=["POST"]),
+        Rule(devops.OIDC_PATH, endpoint="oidc", methods=["POST"]),
         Rule(f"{ADMIN_PREFIX}/health", endpoint="health", methods=["GET"]),
         Rule(f"{ADMIN_PREFIX}/faults", endpoint="faults", methods=["GET", "POST", "DELETE"]),
         Rule(f"{ADMIN_PREFIX}/apps", endpoint="apps", methods=["POST"]),
@@ -120,7 +128,7 @@ def _role(request: Request) -> Role | None:
         return "arm"
     if path.startswith(ADMIN_PREFIX):
         return None
-    return "entra"
+    return "devops" if devops.is_devops_path(path) else "entra"
 
 
 class Emulator:
@@ -259,17 +267,69 @@ class Emulator:
         }
 
     def federated_token(
-        self, *, subject: str = DEFAULT_FEDERATED_SUBJECT, lifetime: int = 3600
+        self,
+        *,
+        subject: str = DEFAULT_FEDERATED_SUBJECT,
+        lifetime: int = 3600,
+        issuer: str = EMULATOR_OIDC_ISSUER,
+        audience: str = TOKEN_EXCHANGE_AUDIENCE,
     ) -> str:
-        """A workload-identity assertion the default principal trusts (for
-        WorkloadIdentityCredential / ClientAssertionCredential)."""
+        """A workload-identity assertion signed with the emulator's key; by default one the
+        default principal trusts (for WorkloadIdentityCredential / ClientAssertionCredential)."""
         return mint_assertion(
             self.context.store.signing_key,
-            issuer=EMULATOR_OIDC_ISSUER,
+            issuer=issuer,
             subject=subject,
-            audience=TOKEN_EXCHANGE_AUDIENCE,
+            audience=audience,
             lifetime=lifetime,
         )
+
+    def add_service_connection(
+        self, name: str = DEFAULT_SERVICE_CONNECTION, *, federated: bool = True
+    ) -> ServiceConnection:
+        """An Azure DevOps service connection for the default principal (reused by name).
+
+        `federated` also gives the principal the federated credential Azure DevOps sets up
+        for it; without one (e.g. a connection renamed since) Entra ID refuses its tokens.
+        """
+        store = self.context.store
+        connection = store.service_connection_named(name) or ServiceConnection(
+            id=str(uuid.uuid4()), name=name, tenant_id=self.tenant_id, client_id=self.client_id
+        )
+        store.add_service_connection(connection)
+        if federated:
+            trusted = FederatedCredential(
+                issuer=DEVOPS_ISSUER, subject=service_connection_subject(name)
+            )
+            store.trust(connection.client_id, trusted)
+        return connection
+
+    def pipeline_env(
+        self, service_connection: str = DEFAULT_SERVICE_CONNECTION, *, federated: bool = True
+    ) -> dict[str, str]:
+        """What an Azure Pipelines step gets for a workload-identity service connection: the
+        AZURESUBSCRIPTION_* variables AzureCLI@2 exports, the job's SYSTEM_OIDCREQUESTURI and
+        SYSTEM_ACCESSTOKEN, TF_BUILD, and this emulator's cloud settings - no client secret."""
+        connection = self.add_service_connection(service_connection, federated=federated)
+        job_token = devops.mint_job_access_token(
+            self.context.store.signing_key, lifetime=self.token_lifetime
+        )
+        ambient = {
+            k: v
+            for k, v in self.client_env().items()
+            if k not in {"AZURE_CLIENT_SECRET", "AZURE_CLIENT_ID", "AZURE_TENANT_ID"}
+        }
+        project, plan, job = (str(uuid.uuid4()) for _ in range(3))
+        oidc = f"{self.url}/{DEVOPS_ORGANIZATION}/{project}/_apis/distributedtask/hubs/build"
+        return {
+            **ambient,
+            "TF_BUILD": "True",
+            "SYSTEM_OIDCREQUESTURI": f"{oidc}/plans/{plan}/jobs/{job}/oidctoken",
+            "SYSTEM_ACCESSTOKEN": job_token,
+            "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID": connection.id,
+            "AZURESUBSCRIPTION_CLIENT_ID": connection.client_id,
+            "AZURESUBSCRIPTION_TENANT_ID": connection.tenant_id,
+        }
 
     def issue_token(
         self, audience: str = "https://management.azure.com/", *, lifetime: int = 3600
@@ -416,15 +476,18 @@ class Emulator:
             endpoint, values = MAIN_ROUTES.bind_to_environ(request.environ).match()
         except HTTPException as exc:
             return text_response(exc.description or "Not found.", exc.code or 404)
-        if endpoint in ("discovery", "token", "health"):
+        if endpoint in ("discovery", "token", "oidc", "health"):
             return self._public(str(endpoint), request, values)
         if valid_token(request, context.store) is None:
             return json_response({"error": "a bearer token from this emulator is required"}, 401)
         return self._admin(str(endpoint), request, values)
 
     def _public(self, endpoint: str, request: Request, values: Mapping[str, Any]) -> Response:
-        """Entra ID's discovery and token endpoints, and the health check."""
+        """Entra ID's discovery and token endpoints, Azure DevOps' OIDC token endpoint, and
+        the health check."""
         store = self.context.store
+        if endpoint == "oidc":
+            return devops.oidc_token(request, store=store)
         if endpoint == "discovery":
             return entra.discovery(request, str(values["tenant"]), store=store, base_url=self.url)
         if endpoint == "token":

@@ -8,6 +8,7 @@ through its admin route instead of writing here (see `funcpub.cli.emulator`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -25,6 +26,7 @@ from funcpub.emulator.records import (
     FederatedCredential,
     LogEntry,
     Principal,
+    ServiceConnection,
     SiteRecord,
     StateData,
     Subscription,
@@ -101,6 +103,30 @@ class Store:
         with self._lock:
             principals = self._data.principals.values()
             return any(p.tenant_id == tenant_id.lower() for p in principals)
+
+    def trust(self, client_id: str, federated: FederatedCredential) -> None:
+        """Add a federated credential to the principal (once)."""
+        with self._lock:
+            principal = self._data.principals[client_id.lower()]
+            if federated not in principal.federated:
+                self._data.principals[principal.client_id] = dataclasses.replace(
+                    principal, federated=(*principal.federated, federated)
+                )
+                self._save()
+
+    def service_connection(self, connection_id: str) -> ServiceConnection | None:
+        with self._lock:
+            return self._data.service_connections.get(connection_id.lower())
+
+    def service_connection_named(self, name: str) -> ServiceConnection | None:
+        with self._lock:
+            connections = self._data.service_connections.values()
+            return next((c for c in connections if c.name.lower() == name.lower()), None)
+
+    def add_service_connection(self, connection: ServiceConnection) -> None:
+        with self._lock:
+            self._data.service_connections[connection.id.lower()] = connection
+            self._save()
 
     def subscription(self, subscription_id: str) -> Subscription | None:
         with self._lock:
@@ -248,6 +274,7 @@ def _dump(data: StateData) -> dict[str, Any]:
             key: {dep: [to_json(e) for e in entries] for dep, entries in by_id.items()}
             for key, by_id in data.logs.items()
         },
+        "service_connections": [to_json(c) for c in data.service_connections.values()],
     }
 
 
@@ -259,6 +286,7 @@ def _load(path: Path) -> StateData:
     principals = (Principal.from_json(p) for p in document["principals"])
     subscriptions = (Subscription.from_json(s) for s in document["subscriptions"])
     sites = (SiteRecord.from_json(s) for s in document["sites"])
+    connections = (ServiceConnection.from_json(c) for c in document.get("service_connections", ()))
     return StateData(
         signing_key=str(document["signing_key"]),
         defaults=_defaults(document["defaults"]),
@@ -274,6 +302,7 @@ def _load(path: Path) -> StateData:
             key: {dep: [LogEntry.from_json(e) for e in entries] for dep, entries in by_id.items()}
             for key, by_id in document.get("logs", {}).items()
         },
+        service_connections={c.id: c for c in connections},
     )
 
 

@@ -8,12 +8,15 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from funcpub.cli import run
 from funcpub.emulator import Emulator
+from funcpub.emulator.records import DEVOPS_ISSUER
 from tests.ci_commands import azure_commands, github_commands, github_outputs
+from tests.emulator.test_entra import claims_of
 
 ROOT = Path(__file__).parents[2]
 EXAMPLE = ROOT / "examples" / "hello"
@@ -147,3 +150,78 @@ def test_a_failed_publish_fails_the_step(
     assert commands[-1].name == "task.complete"
     assert commands[-1].properties == {"result": "Failed"}
     assert "Windows" in commands[-1].data
+
+
+def pipeline_step_env(emulator: Emulator, tmp_path: Path, **pipeline: Any) -> dict[str, str]:
+    """A pipeline step's environment: the service connection's variables, no Azure secret."""
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AZURE", "FUNCPUB_", "SYSTEM_", "TF_BUILD", "GITHUB_"))
+    }
+    return {
+        **inherited,
+        **emulator.pipeline_env(**pipeline),
+        "AGENT_TEMPDIRECTORY": str(tmp_path),
+        "BUILD_SOURCESDIRECTORY": str(ROOT),
+    }
+
+
+@pytest.mark.subprocess
+def test_publish_signs_in_with_the_service_connection(emulator: Emulator, tmp_path: Path) -> None:
+    emulator.create_app("ci-wif")
+    env = pipeline_step_env(emulator, tmp_path)
+    code, lines = funcpub_merged(["publish", "ci-wif", str(EXAMPLE), "--build", "none"], env)
+    assert code == 0, "\n".join(lines)
+    assert emulator.site("ci-wif").active_deployment is not None
+
+    # The job's access token, Azure DevOps' OIDC token and the access tokens are masked first.
+    secrets = [c.data for c in azure_commands(lines) if c.name == "task.setsecret"]
+    assert env["SYSTEM_ACCESSTOKEN"] in secrets
+    assert any(claims_of(s).get("iss") == DEVOPS_ISSUER for s in secrets if s.count(".") == 2)
+    for secret in secrets:
+        assert sum(secret in line for line in lines) == 1, "shown outside its setsecret"
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize(
+    ("step", "words", "hint"),
+    [
+        pytest.param(
+            "no SYSTEM_ACCESSTOKEN",
+            "Azure Pipelines service connection: not set in this step: SYSTEM_ACCESSTOKEN",
+            "env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)",
+            id="access-token-not-mapped",
+        ),
+        pytest.param(
+            "renamed connection",
+            "AADSTS700213 (No matching federated identity record found for presented assertion"
+            " subject 'sc://funcpub-emulator/funcpub/renamed'.)",
+            "renaming the connection changes it",
+            id="wrong-subject",
+        ),
+    ],
+)
+def test_a_service_connection_that_cannot_sign_in_says_why(
+    emulator: Emulator, tmp_path: Path, step: str, words: str, hint: str
+) -> None:
+    emulator.create_app("ci-wif")
+    if step == "renamed connection":
+        emulator.add_service_connection("before-the-rename")
+        env = pipeline_step_env(emulator, tmp_path, service_connection="renamed", federated=False)
+    else:
+        env = pipeline_step_env(emulator, tmp_path)
+        del env["SYSTEM_ACCESSTOKEN"]
+    code, lines = funcpub_merged(["publish", "ci-wif", str(EXAMPLE), "--build", "none"], env)
+    assert code == 7, "\n".join(lines)
+    commands = azure_commands(lines)
+    (error,) = [
+        c for c in commands if c.name == "task.logissue" and c.properties["type"] == "error"
+    ]
+    assert words in error.data
+    assert hint in "\n".join(lines)
+    assert commands[-1].name == "task.complete"
+    assert commands[-1].properties == {"result": "Failed"}
+    assert emulator.site("ci-wif").active_deployment is None
+    if "SYSTEM_ACCESSTOKEN" in env:  # the job token never shows, even in a failure
+        assert sum(env["SYSTEM_ACCESSTOKEN"] in line for line in lines) == 1

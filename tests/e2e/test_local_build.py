@@ -184,3 +184,21 @@ def test_write_python_packages_swaps_the_build_in(
     assert [p.name for p in app.iterdir() if p.name.startswith(".python")] == [".python_packages"]
     assert f"{SITE}/alpha/__init__.py" in names(app)
     assert ".python_packages/stale.txt" not in names(app)
+
+
+def test_in_a_pipeline_the_installer_runs_in_a_collapsible_group(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setenv("TF_BUILD", "True")
+    monkeypatch.setenv("AGENT_TEMPDIRECTORY", str(tmp_path))
+    app = make_app("alpha")
+    code, _, err = pack(capsys, app, "--no-smoke", "-v")
+    assert code == 0, err
+    lines = err.splitlines()
+    (start,) = [i for i, line in enumerate(lines) if line.startswith("##[group]uv pip install")]
+    end = next(i for i, line in enumerate(lines) if i > start and line == "##[endgroup]")
+    inside = lines[start + 1 : end]
+    assert any("alpha" in line for line in inside)  # the installer's own output, grouped

@@ -3,9 +3,11 @@
 The YAML is parsed; `${{ parameters.x }}` and the template's `${{ if … }}` steps are expanded;
 `$(Pipeline.Variable)` macros are replaced; each `script:` step and the `AzureCLI@2` inline script
 run with bash, with the step's `env:`, `TF_BUILD=True` and the variables earlier steps set through
-`##vso[task.setvariable]`. The AzureCLI@2 task is played as with `addSpnToEnvironment: true` on a
-workload-identity service connection: `servicePrincipalId`, `tenantId` and `idToken` (a federated
-token the emulator's Entra ID trusts) — no client secret reaches the script.
+`##vso[task.setvariable]`. The AzureCLI@2 task is played for two kinds of service connection:
+workload identity federation, where it exports the connection's AZURESUBSCRIPTION_* variables
+(the job has SYSTEM_OIDCREQUESTURI, and `$(System.AccessToken)` is the emulator's job token), and
+a secret-based one, where only its `az login` is left: an `az` on PATH that answers
+`az account get-access-token` with the emulator's tokens. No client secret reaches a script.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import pytest
 import yaml
 
 from funcpub.emulator import Emulator
+from funcpub.emulator.tokens import RESOURCE_AUDIENCES
 from tests.ci_commands import azure_commands
 
 ROOT = Path(__file__).parents[2]
@@ -117,6 +120,7 @@ class Agent:
     workspace: Path
     environ: dict[str, str]
     predefined: dict[str, str]
+    service_connection: dict[str, str]  # what AzureCLI@2 exports for a WIF connection
     variables: dict[str, str] = field(default_factory=dict)
     outputs: list[list[str]] = field(default_factory=list)
 
@@ -148,8 +152,8 @@ class Agent:
                 is_output = command.properties.get("isoutput") == "true"
                 self.variables[f"{name}.{variable}" if is_output else variable] = command.data
 
-    def run(self, step: Mapping[str, Any], wif: Mapping[str, str]) -> str:
-        """Run one step; its kind."""
+    def run(self, step: Mapping[str, Any], connection: Mapping[str, str]) -> str:
+        """Run one step (AzureCLI@2 with the service connection's `connection` variables)."""
         if "script" in step:
             self.run_bash(step["script"], step.get("env", {}), step.get("name", "script"))
             return "script"
@@ -157,8 +161,8 @@ class Agent:
         if task == "AzureCLI@2":
             inputs = step["inputs"]
             assert inputs["scriptType"] == "bash"
-            assert inputs["addSpnToEnvironment"] is True
-            env = {**step.get("env", {}), **wif}
+            assert not inputs.get("addSpnToEnvironment")  # never the connection's secret
+            env = {**step.get("env", {}), **connection}
             self.run_bash(inputs["inlineScript"], env, step["name"])
         elif task == "PublishPipelineArtifact@1":
             target = Path(self.macro(step["inputs"]["targetPath"]))
@@ -177,11 +181,18 @@ def agent(emulator: Emulator, tmp_path: Path) -> Agent:
     staging.mkdir()
     temp = tmp_path / "_temp"
     temp.mkdir()
-    azure = {k: v for k, v in emulator.client_env().items() if k != "AZURE_CLIENT_SECRET"}
+    job = emulator.pipeline_env()
+    access_token = job.pop("SYSTEM_ACCESSTOKEN")  # a secret: in a step's env only when mapped
+    service_connection = {k: job.pop(k) for k in list(job) if k.startswith("AZURESUBSCRIPTION_")}
     environ = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("AZURE_", "FUNCPUB_"))},
-        **azure,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("AZURE", "FUNCPUB_", "SYSTEM_"))
+        },
+        **job,
+        "PATH": f"{tmp_path / 'bin'}{os.pathsep}{Path(sys.executable).parent}{os.pathsep}"
+        f"{os.environ['PATH']}",
         "PIP_NO_INDEX": "1",  # funcpub is installed already: pip must not go looking
         "TF_BUILD": "True",
         "AGENT_TEMPDIRECTORY": str(temp),
@@ -192,17 +203,39 @@ def agent(emulator: Emulator, tmp_path: Path) -> Agent:
         "Build.ArtifactStagingDirectory": str(staging),
         "System.JobAttempt": "1",
         "Agent.TempDirectory": str(temp),
+        "System.AccessToken": access_token,
     }
-    return Agent(workspace=workspace, environ=environ, predefined=predefined)
+    return Agent(
+        workspace=workspace,
+        environ=environ,
+        predefined=predefined,
+        service_connection=service_connection,
+    )
 
 
-def workload_identity(emulator: Emulator) -> dict[str, str]:
-    """What AzureCLI@2 puts in the script's environment for a workload-identity connection."""
-    return {
-        "servicePrincipalId": emulator.client_id,
-        "tenantId": emulator.tenant_id,
-        "idToken": emulator.federated_token(),
-    }
+def azure_cli_login(emulator: Emulator, bin_dir: Path) -> None:
+    """The `az login` AzureCLI@2 makes with a secret-based connection: an `az` on PATH whose
+    `account get-access-token --resource R` prints a token for R from the emulator."""
+    cases = "\n".join(
+        f"  {resource}) token='{emulator.issue_token(audience)}' ;;"
+        for resource, audience in RESOURCE_AUDIENCES.items()
+    )
+    script = f"""#!/usr/bin/env bash
+set -euo pipefail
+[ "$1 $2" = "account get-access-token" ] || {{ echo "az: unsupported: $*" >&2; exit 2; }}
+while [ "$#" -gt 0 ] && [ "$1" != --resource ]; do shift; done
+echo "${{2:-}}" >> "$0.log"
+case "${{2:-}}" in
+{cases}
+  *) echo "ERROR: no token for ${{2:-}}" >&2; exit 1 ;;
+esac
+printf '{{"accessToken": "%s", "expires_on": %d, "tokenType": "Bearer"}}\n' "$token" \
+  "$(( $(date +%s) + 3600 ))"
+"""
+    bin_dir.mkdir(exist_ok=True)
+    az = bin_dir / "az"
+    az.write_text(script, encoding="utf-8")
+    az.chmod(0o755)
 
 
 PARAMETERS: Mapping[str, Any] = {
@@ -219,7 +252,7 @@ def test_the_template_publishes_to_a_slot(agent: Agent, emulator: Emulator) -> N
     emulator.create_app("pipeline-app", python="3.11")
     emulator.create_slot("pipeline-app", "staging")
     steps = template_steps(PARAMETERS)
-    kinds = [agent.run(step, workload_identity(emulator)) for step in steps]
+    kinds = [agent.run(step, agent.service_connection) for step in steps]
     assert kinds == [
         "UsePythonVersion@0", "script", "script", "script", "script", "AzureCLI@2",
         "PublishPipelineArtifact@1",
@@ -246,6 +279,23 @@ def test_the_template_publishes_to_a_slot(agent: Agent, emulator: Emulator) -> N
     assert not any(c.name == "task.complete" for c in commands)
     every_line = [line for lines in agent.outputs for line in lines]
     assert not any(emulator.client_secret in line for line in every_line)
+    job_token = agent.predefined["System.AccessToken"]
+    assert [line for line in every_line if job_token in line] == [
+        f"##vso[task.setsecret]{job_token}"
+    ]
+
+
+def test_a_secret_based_connection_publishes_with_the_tasks_azure_cli_login(
+    agent: Agent, emulator: Emulator, tmp_path: Path
+) -> None:
+    emulator.create_app("pipeline-app", python="3.11")
+    emulator.create_slot("pipeline-app", "staging")
+    azure_cli_login(emulator, tmp_path / "bin")
+    for step in template_steps(PARAMETERS):
+        agent.run(step, {})  # no AZURESUBSCRIPTION_* variables for such a connection
+    assert emulator.site("pipeline-app", slot="staging").active_deployment is not None
+    asked = (tmp_path / "bin" / "az.log").read_text(encoding="utf-8").split()
+    assert "https://management.azure.com" in asked
 
 
 def test_a_dry_run_never_reaches_azure(agent: Agent, emulator: Emulator) -> None:

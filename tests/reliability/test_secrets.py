@@ -3,9 +3,10 @@
 Known values go into the environment (service principal, certificate password, storage
 connection string, pip index), local.settings.json, requirements.txt index URLs and the
 target app's settings. Then every command runs - validate, pack, publish --dry-run, publish to a
-served emulator, publish --emulator, a publish that fails to sign in, emulator create-app - with
-and without --json, and every byte it wrote is searched: stdout, stderr, log records, the zips,
-the JSON documents and the files the app got in Azure. Tokens are searched by their shape.
+served emulator, publish --emulator, a publish that fails to sign in, emulator create-app,
+settings diff, push and undo - with and without --json, and every byte it wrote is searched:
+stdout, stderr, log records, the zips, the JSON documents, the undo record and the files the app
+got in Azure. Tokens are searched by their shape.
 Remote builds are in it (an app whose PIP_INDEX_URL setting holds a password; a requirements
 index credential refused for a remote build by FP209), and Linux Consumption's run from package
 (the storage account key and every package SAS). Docker builds' index credentials are checked
@@ -157,6 +158,7 @@ def test_no_secret_appears_anywhere(
             capsys, "publish", "secret-remote", str(remote_app), "-o",
             str(tmp_path / f"remote{tag}.zip"), *json_flag,
         )  # fmt: skip
+    runs |= _settings_runs(capsys, app, secrets)
     runs["publish-embedded-emulator"] = invoke(
         capsys, "publish", "embedded-app", str(app), "--build", "none", "--emulator", "--json",
     )  # fmt: skip
@@ -176,7 +178,7 @@ def test_no_secret_appears_anywhere(
     assert "FP209" in runs["validate"].out, "the index password is reported, masked"
     assert "error FP209" in runs["publish-remote-with-index-credentials"].out
     assert "Successfully installed" in runs["publish-remote-build"].err, "Oryx's pip ran"
-    for name in ("dry-run-json", "publish-json", "pack-json", "validate-json"):
+    for name in ("dry-run-json", "publish-json", "pack-json", "validate-json", "settings-push"):
         json.loads(runs[name].out)  # each --json document is whole
     logged = "\n".join(
         record.getMessage()
@@ -232,6 +234,28 @@ def test_the_package_sas_and_the_account_key_appear_nowhere(
     for package in tmp_path.glob("y1*.zip"):
         contents = b"\n".join(zip_contents(package).values()).decode("utf-8", "replace")
         assert leaks(contents, secrets) == []
+
+
+def _settings_runs(
+    capsys: pytest.CaptureFixture[str], app: Path, secrets: set[str]
+) -> dict[str, Outcome]:
+    """`settings diff`, `push` (local.settings.json: Values and ConnectionStrings) and `undo`;
+    the undo record holds none of the planted values either."""
+    push = ["settings", "push", "secret-app", str(app), "--publish-local-settings"]
+    undo = ["settings", "undo", "secret-app", str(app)]
+    runs: dict[str, Outcome] = {}
+    for json_flag in ([], ["--json"]):
+        tag = "-json" if json_flag else ""
+        runs[f"settings-diff{tag}"] = invoke(
+            capsys, "settings", "diff", "secret-app", str(app), *json_flag
+        )
+        runs[f"settings-push-dry-run{tag}"] = invoke(capsys, *push, "--dry-run", *json_flag)
+    runs["settings-push"] = invoke(capsys, *push, "--json")
+    record = Path(json.loads(runs["settings-push"].out)["undo_record"])
+    assert leaks(record.read_text(encoding="utf-8"), secrets) == [], "the undo record leaks"
+    runs["settings-undo-dry-run"] = invoke(capsys, *undo, "--dry-run")
+    runs["settings-undo"] = invoke(capsys, *undo, "--json")
+    return runs
 
 
 FORBIDDEN = re.compile(

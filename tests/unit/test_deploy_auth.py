@@ -11,9 +11,11 @@ from azure.core.credentials import AccessTokenInfo
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import (
     AzureCliCredential,
+    AzurePipelinesCredential,
     CertificateCredential,
     ChainedTokenCredential,
     ClientSecretCredential,
+    CredentialUnavailableError,
     ManagedIdentityCredential,
     WorkloadIdentityCredential,
 )
@@ -23,20 +25,38 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 from funcpub.deploy.auth import (
+    ACCESS_TOKEN_HINT,
+    EXPIRED_ASSERTION_HINT,
+    FEDERATION_HINT,
+    OIDC_HINT,
+    SERVICE_PRINCIPAL_HINT,
     SIGN_IN_HINT,
     Credential,
+    PipelinesVariablesMissingCredential,
     auth_error,
     ca_bundle,
     credential_chain,
+    make_credential,
     needs_instance_discovery,
 )
 from funcpub.deploy.cloud import cloud_profile
-from funcpub.errors import AuthError
+from funcpub.errors import AuthError, ConfigError
 
 EMULATOR = cloud_profile("emulator", {"FUNCPUB_EMULATOR_URL": "https://127.0.0.1:8443"})
 PUBLIC = cloud_profile("AzureCloud", {})
 SP = {"AZURE_TENANT_ID": "tenant", "AZURE_CLIENT_ID": "client"}
 TENANT_GUID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+
+OIDC_URI = (
+    "https://dev.azure.com/org/project/_apis/distributedtask/hubs/build/plans/p/jobs/j/oidctoken"
+)
+PIPELINES = {
+    "AZURESUBSCRIPTION_SERVICE_CONNECTION_ID": "11111111-2222-3333-4444-555555555555",
+    "AZURESUBSCRIPTION_CLIENT_ID": "client",
+    "AZURESUBSCRIPTION_TENANT_ID": TENANT_GUID,
+    "SYSTEM_ACCESSTOKEN": "job-access-token",
+    "SYSTEM_OIDCREQUESTURI": OIDC_URI,
+}
 
 
 def test_ca_bundle_prefers_requests_then_ssl_cert_file() -> None:
@@ -59,12 +79,19 @@ def test_instance_discovery_only_for_microsoft_hosts(authority: str, discover: b
     assert needs_instance_discovery(authority) is discover
 
 
-def test_chain_order_with_a_client_secret() -> None:
-    environ = {**SP, "AZURE_CLIENT_SECRET": "s", "AZURE_FEDERATED_TOKEN_FILE": "/token"}
+def test_chain_order_when_everything_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYSTEM_OIDCREQUESTURI", OIDC_URI)
+    environ = {
+        **SP,
+        "AZURE_CLIENT_SECRET": "s",
+        "AZURE_FEDERATED_TOKEN_FILE": "/token",
+        **PIPELINES,
+    }
     chain = credential_chain(EMULATOR, environ)
     assert [type(c) for c in chain] == [
         ClientSecretCredential,
         WorkloadIdentityCredential,
+        AzurePipelinesCredential,
         ManagedIdentityCredential,
         AzureCliCredential,
     ]
@@ -193,3 +220,89 @@ def test_credential_wrapper_reports_tokens_as_secrets() -> None:
     credential = Credential(_Working(), on_token=seen.append)
     assert credential.bearer("scope/.default") == "tok-123"
     assert seen == ["tok-123"]
+
+
+def test_the_service_connection_is_configured_from_its_own_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SYSTEM_OIDCREQUESTURI", OIDC_URI)
+    (pipelines, *_) = credential_chain(EMULATOR, {**SP, **PIPELINES})
+    assert isinstance(pipelines, AzurePipelinesCredential)
+    assert pipelines._service_connection_id == PIPELINES["AZURESUBSCRIPTION_SERVICE_CONNECTION_ID"]
+    assert pipelines._client_assertion_credential._client._tenant_id == TENANT_GUID
+
+
+def test_without_the_access_token_the_service_connection_is_only_unavailable() -> None:
+    environ = {k: v for k, v in PIPELINES.items() if k != "SYSTEM_ACCESSTOKEN"}
+    (pipelines, *rest) = credential_chain(PUBLIC, environ)
+    assert isinstance(pipelines, PipelinesVariablesMissingCredential)
+    assert [type(c) for c in rest] == [ManagedIdentityCredential, AzureCliCredential]
+    with pytest.raises(CredentialUnavailableError, match="not set in this step: SYSTEM_ACC"):
+        pipelines.get_token_info("https://management.azure.com/.default")
+
+
+def test_an_oidc_uri_the_process_does_not_have_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("SYSTEM_OIDCREQUESTURI", raising=False)
+    with pytest.raises(ConfigError, match="SYSTEM_OIDCREQUESTURI differs") as info:
+        credential_chain(PUBLIC, PIPELINES)
+    assert "os.environ" in (info.value.hint or "")
+
+
+def test_environment_secrets_are_reported_before_sign_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYSTEM_OIDCREQUESTURI", OIDC_URI)
+    seen: list[str] = []
+    make_credential(PUBLIC, {**PIPELINES, "AZURE_CLIENT_SECRET": "short"}, on_token=seen.append)
+    assert seen == ["job-access-token"]  # "short" is below MIN_SECRET: it would blank out words
+
+
+def _chain_text(*attempts: str) -> str:
+    lines = "\n".join(f"\t{attempt}" for attempt in attempts)
+    return f"ChainedTokenCredential failed.\nAttempted credentials:\n{lines}\nTo mitigate this."
+
+
+def test_a_missing_access_token_says_how_to_map_it() -> None:
+    error = auth_error(
+        _chain_text(
+            "PipelinesVariablesMissingCredential: not set in this step: SYSTEM_ACCESSTOKEN",
+            "ManagedIdentityCredential: ManagedIdentityCredential authentication unavailable.",
+            "AzureCliCredential: Azure CLI not found on path",
+        )
+    )
+    assert error.message.startswith(
+        "no Azure credential could sign in; tried Azure Pipelines service connection:"
+        " not set in this step: SYSTEM_ACCESSTOKEN;"
+    )
+    assert error.hint == ACCESS_TOKEN_HINT
+    assert "env: SYSTEM_ACCESSTOKEN: $(System.AccessToken)" in ACCESS_TOKEN_HINT
+
+
+def test_azure_devops_refusing_the_job_token_points_at_the_token_and_the_connection() -> None:
+    error = auth_error(
+        _chain_text(
+            "AzurePipelinesCredential: (None) TF400813: The user '' is not authorized to access"
+            " this resource."
+        )
+    )
+    assert error.message == (
+        "no Azure credential could sign in; tried Azure Pipelines service connection:"
+        " TF400813: The user '' is not authorized to access this resource"
+    )
+    assert error.hint == OIDC_HINT
+
+
+@pytest.mark.parametrize(
+    ("code", "hint"),
+    [
+        ("70021", FEDERATION_HINT),
+        ("700213", FEDERATION_HINT),
+        ("700212", FEDERATION_HINT),
+        ("700024", EXPIRED_ASSERTION_HINT),
+        ("7000215", SERVICE_PRINCIPAL_HINT),
+    ],
+)
+def test_a_refused_federated_token_says_what_must_match(code: str, hint: str) -> None:
+    error = auth_error(f"AzurePipelinesCredential: Entra error 'AADSTS{code}: Nope. Trace ID: 1'")
+    assert error.message == f"Microsoft Entra ID refused the credential: AADSTS{code} (Nope.)"
+    assert error.hint == hint
