@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any, Final, Literal
 
 from funcpub.errors import ConfigError
-from funcpub.masking import is_key_vault_reference, shown_value
+from funcpub.masking import is_key_vault_reference, shown_connection_string, shown_value
 from funcpub.options import AppSetting
 from funcpub.project import ProgrammingModel
 from funcpub.settingrules import (
@@ -26,7 +26,7 @@ from funcpub.settingrules import (
 )
 from funcpub.settingsfiles import SettingsFile
 
-SettingScope = Literal["app setting", "site config"]
+SettingScope = Literal["app setting", "site config", "connection string"]
 SettingAction = Literal["ensure", "remove"]
 # What an ensure does when the app already has another value for the key:
 #   always            replace it (funcpub's own settings, and everything with --overwrite)
@@ -50,11 +50,23 @@ class SettingChange:
     source: str = FUNCPUB  # funcpub, pyproject.toml, command line, or a settings file's name
     replace: ReplacePolicy = "always"
     public: bool = True  # the value may be printed (funcpub's own values, pyproject.toml)
+    connection_type: str | None = None  # a new connection string's ARM type (Custom, SQLAzure...)
 
     @property
     def shown(self) -> str | None:
         """The value as it may be printed: in clear, `sha256:…` or `***` (funcpub.masking)."""
-        return None if self.value is None else shown_value(self.key, self.value, public=self.public)
+        return None if self.value is None else self.shown_other(self.value)
+
+    def shown_other(self, value: str) -> str:
+        """Another value of this setting (the app's previous one) as it may be printed."""
+        return shown_setting(
+            self.scope, self.key, value, public=self.public and value == self.value
+        )
+
+    @property
+    def label(self) -> str:
+        """How messages name the setting: `KEY`, or `connection string NAME`."""
+        return setting_label(self.scope, self.key)
 
     def may_replace(self, previous: str) -> bool:
         """Whether this ensure may overwrite the app's different, non-empty `previous` value."""
@@ -63,6 +75,19 @@ class SettingChange:
         if self.replace == "unless-key-vault" and is_key_vault_reference(previous):
             return is_key_vault_reference(self.value or "")
         return True
+
+
+def setting_label(scope: SettingScope, key: str) -> str:
+    """How messages name a setting: `KEY`, or `connection string NAME`."""
+    return f"connection string {key}" if scope == "connection string" else key
+
+
+def shown_setting(scope: SettingScope, key: str, value: str, *, public: bool = False) -> str:
+    """A value of an app setting, site config property or connection string as it may be
+    printed (funcpub.masking): a connection string is always a secret."""
+    if scope == "connection string":
+        return shown_connection_string(value)
+    return shown_value(key, value, public=public)
 
 
 def ensure(
@@ -122,6 +147,12 @@ class RefusedSetting:
     key: str
     source: str
     reason: str
+    scope: SettingScope = "app setting"
+
+    @property
+    def label(self) -> str:
+        """How messages name the setting: `KEY`, or `connection string NAME`."""
+        return setting_label(self.scope, self.key)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,6 +173,7 @@ class UserValue:
     source: str
     explicit: bool  # asked for by name (pyproject.toml, command line), not read from a file
     public: bool
+    connection_type: str | None = None  # a connection string's type if it is new in Azure
 
 
 def plan_settings(
@@ -170,15 +202,64 @@ def plan_settings(
             msg = f"app setting {wanted.key} (from {wanted.source}) is not published: {reason}"
             raise ConfigError(msg, hint=_refusal_hint(reason))
         refused.append(RefusedSetting(key=wanted.key, source=wanted.source, reason=reason))
-    warnings = [note for file in request.files for note in file.notes]
+    strings, refused_strings = plan_connection_strings(request)
+    changes += strings
+    refused += refused_strings
     effective = {
         c.key: c.value for c in changes if c.scope == "app setting" and c.value is not None
     }
-    if warning := worker_indexing_warning(model, effective):
-        warnings.append(warning)
+    warning = worker_indexing_warning(model, effective)
     if request.overwrite:
         changes = [_overwriting(change) for change in changes]
-    return SettingsPlan(changes=tuple(changes), refused=tuple(refused), warnings=tuple(warnings))
+    return SettingsPlan(
+        changes=tuple(changes), refused=tuple(refused), warnings=(warning,) if warning else ()
+    )
+
+
+def plan_connection_strings(
+    request: SettingsRequest,
+) -> tuple[list[SettingChange], list[RefusedSetting]]:
+    """The connection strings of the settings files, and those refused (as app settings are)."""
+    changes, refused = [], []
+    for wanted in user_connection_strings(request.files).values():
+        reason = _publishable(wanted, allow_local=request.allow_local)
+        if reason is not None:
+            refused.append(
+                RefusedSetting(
+                    key=wanted.key, source=wanted.source, reason=reason, scope="connection string"
+                )
+            )
+            continue
+        change = SettingChange(
+            scope="connection string",
+            key=wanted.key,
+            action="ensure",
+            value=wanted.value,
+            reason=f"from {wanted.source} (type {wanted.connection_type} if new)",
+            source=wanted.source,
+            replace="never",
+            public=False,
+            connection_type=wanted.connection_type,
+        )
+        changes.append(change)
+    return changes, refused
+
+
+def user_connection_strings(files: Sequence[SettingsFile]) -> dict[str, UserValue]:
+    """The connection strings of `files` by upper-case name, later files winning."""
+    wanted: dict[str, UserValue] = {}
+    for file in files:
+        for name, item in file.connection_strings.items():
+            wanted.pop(name.upper(), None)
+            wanted[name.upper()] = UserValue(
+                key=name,
+                value=item.value,
+                source=file.name,
+                explicit=False,
+                public=False,
+                connection_type=item.type,
+            )
+    return wanted
 
 
 def user_values(
@@ -207,17 +288,22 @@ def user_values(
 
 def _refusal(wanted: UserValue, *, allow_local: bool) -> str | None:
     """Why `wanted` may not be published as it is; ConfigError for an out-of-range value."""
+    if reason := _publishable(wanted, allow_local=allow_local):
+        return reason
+    if problem := value_problem(wanted.key, wanted.value):
+        msg = f"{problem} (from {wanted.source})"
+        raise ConfigError(msg, hint="see docs/guide/settings.md for the accepted values")
+    return None
+
+
+def _publishable(wanted: UserValue, *, allow_local: bool) -> str | None:
+    """Why `wanted` (an app setting or a connection string) may not go to Azure at all."""
     if problem := name_problem(wanted.key):
         return problem
     if not wanted.value.strip():
         return "the value is empty"
     local = local_only_reason(wanted.key, wanted.value)
-    if local and not allow_local:
-        return f"local only: {local}"
-    if problem := value_problem(wanted.key, wanted.value):
-        msg = f"{problem} (from {wanted.source})"
-        raise ConfigError(msg, hint="see docs/guide/settings.md for the accepted values")
-    return None
+    return f"local only: {local}" if local and not allow_local else None
 
 
 def _refusal_hint(reason: str) -> str:

@@ -97,6 +97,19 @@ def shown_value(key: str, value: str, *, public: bool = False) -> str:
     return short_hash(value)
 
 
+def shown_connection_string(value: str) -> str:
+    """A connection string as it may be printed: a Key Vault reference as written, else `***`.
+
+    Connection strings are credentials by nature, whatever their name.
+    """
+    return value.strip() if is_key_vault_reference(value) else MASK
+
+
+def connection_string_secrets(values: Iterable[str]) -> Iterator[str]:
+    """The connection strings of `values` the console must never print (see secret_values)."""
+    return secret_values(("CONNECTION_STRING", value) for value in values)
+
+
 def is_clear(key: str, value: str, *, public: bool = False) -> bool:
     """Whether `shown_value` prints `value` itself."""
     if is_key_vault_reference(value):

@@ -14,9 +14,12 @@ from typing import Any, Final, Literal
 from funcpub.appsettings import (
     FUNCPUB,
     SettingChange,
+    SettingScope,
     SettingsPlan,
     UserValue,
+    shown_setting,
 )
+from funcpub.connectionstrings import CUSTOM, ConnectionString
 from funcpub.deploy.changes import (
     ConcreteChange,
     CurrentConfig,
@@ -24,7 +27,7 @@ from funcpub.deploy.changes import (
     merged_app_settings,
     skipped_changes,
 )
-from funcpub.masking import is_key_vault_reference, shown_value
+from funcpub.masking import is_key_vault_reference
 from funcpub.project import ProgrammingModel
 from funcpub.settingrules import worker_indexing_warning
 
@@ -56,15 +59,17 @@ class DiffEntry:
 
 @dataclass(frozen=True, kw_only=True)
 class SettingsDiff:
-    """The whole comparison."""
+    """The whole comparison: app settings, then connection strings."""
 
     app: str
     entries: tuple[DiffEntry, ...]
     sticky: tuple[str, ...]
     warnings: tuple[str, ...]
+    connection_strings: tuple[DiffEntry, ...] = ()
+    sticky_connection_strings: tuple[str, ...] = ()
 
     def count(self, status: DiffStatus) -> int:
-        """How many keys have `status`."""
+        """How many app settings have `status`."""
         return sum(1 for entry in self.entries if entry.status == status)
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,28 +79,84 @@ class SettingsDiff:
             "summary": {status: self.count(status) for status in STATUS_ORDER},
             "entries": [asdict(entry) for entry in self.entries],
             "sticky": list(self.sticky),
+            "connection_strings": [asdict(entry) for entry in self.connection_strings],
+            "sticky_connection_strings": list(self.sticky_connection_strings),
             "warnings": list(self.warnings),
         }
 
 
+@dataclass(frozen=True, kw_only=True)
+class RemoteSettings:
+    """An app's (or slot's) app settings and connection strings as read from Azure, and the
+    names marked as slot settings."""
+
+    display: str  # app or app/slot
+    app_settings: Mapping[str, str]
+    sticky: frozenset[str]
+    connection_strings: Mapping[str, str]  # name -> value (types do not matter to a diff)
+    sticky_connection_strings: frozenset[str]
+
+
 def diff_settings(
+    remote: RemoteSettings,
     *,
-    app: str,
+    wanted: Mapping[str, UserValue],
+    wanted_connection_strings: Mapping[str, UserValue],
+    planned: SettingsPlan,
+    model: ProgrammingModel,
+) -> SettingsDiff:
+    """Compare the app's settings in `remote` with the user's `wanted` ones as `planned`."""
+    current = CurrentConfig(
+        app_settings=remote.app_settings,
+        site_config={},
+        connection_strings={
+            name: ConnectionString(value=value, type=CUSTOM)
+            for name, value in remote.connection_strings.items()
+        },
+    )
+    settings, applied = _compare(
+        "app setting",
+        current,
+        azure=remote.app_settings,
+        sticky=remote.sticky,
+        wanted=wanted,
+        planned=planned,
+    )
+    strings, _ = _compare(
+        "connection string",
+        current,
+        azure=remote.connection_strings,
+        sticky=remote.sticky_connection_strings,
+        wanted=wanted_connection_strings,
+        planned=planned,
+    )
+    return SettingsDiff(
+        app=remote.display,
+        entries=settings,
+        sticky=tuple(sorted(remote.sticky)),
+        warnings=_warnings(planned, model, remote.app_settings, applied),
+        connection_strings=strings,
+        sticky_connection_strings=tuple(sorted(remote.sticky_connection_strings)),
+    )
+
+
+def _compare(
+    scope: SettingScope,
+    current: CurrentConfig,
+    *,
     azure: Mapping[str, str],
     sticky: frozenset[str],
     wanted: Mapping[str, UserValue],
     planned: SettingsPlan,
-    model: ProgrammingModel,
-) -> SettingsDiff:
-    """Compare the app's `azure` settings with the user's `wanted` ones as `planned`."""
-    current = CurrentConfig(app_settings=azure, site_config={})
-    user = [c for c in planned.changes if c.source != FUNCPUB and c.scope == "app setting"]
+) -> tuple[tuple[DiffEntry, ...], tuple[ConcreteChange, ...]]:
+    """The entries of one scope, and the changes a publish would apply in it."""
+    user = [c for c in planned.changes if c.source != FUNCPUB and c.scope == scope]
     applied = concrete_changes(user, current, force=True)
     outcomes = _Outcomes(
         changes={c.key.upper(): c for c in user},
         applied={c.change.key.upper(): c for c in applied},
         skipped={c.change.key.upper(): c for c in skipped_changes(user, current)},
-        refused={r.key.upper(): r.reason for r in planned.refused},
+        refused={r.key.upper(): r.reason for r in planned.refused if r.scope == scope},
     )
     azure_keys = {key.upper(): key for key in azure}
     sticky_upper = {name.upper() for name in sticky}
@@ -103,26 +164,23 @@ def diff_settings(
     for upper in sorted({*wanted, *azure_keys}):
         previous = azure.get(azure_keys.get(upper, ""), "") or None
         if upper in wanted:
-            entry = _wanted_entry(wanted[upper], previous, outcomes)
+            entry = _wanted_entry(scope, wanted[upper], previous, outcomes)
         else:
-            entry = _azure_only_entry(azure_keys[upper], previous)
+            entry = _azure_only_entry(scope, azure_keys[upper], previous)
         entries.append(replace(entry, sticky=upper in sticky_upper))
     entries.sort(key=lambda e: (STATUS_ORDER[e.status], e.key.lower()))
-    return SettingsDiff(
-        app=app,
-        entries=tuple(entries),
-        sticky=tuple(sorted(sticky)),
-        warnings=_warnings(planned, model, azure, applied),
-    )
+    return tuple(entries), applied
 
 
-def _wanted_entry(item: UserValue, previous: str | None, outcomes: _Outcomes) -> DiffEntry:
+def _wanted_entry(
+    scope: SettingScope, item: UserValue, previous: str | None, outcomes: _Outcomes
+) -> DiffEntry:
     action, note = outcomes.action(item.key.upper(), previous)
     return DiffEntry(
         key=item.key,
         status=_STATUS_OF_ACTION.get(action) or _status(previous, item.value),
-        azure=None if previous is None else shown_value(item.key, previous),
-        local=shown_value(item.key, item.value, public=item.public),
+        azure=None if previous is None else shown_setting(scope, item.key, previous),
+        local=shown_setting(scope, item.key, item.value, public=item.public),
         source=item.source,
         sticky=False,
         key_vault_reference=previous is not None and is_key_vault_reference(previous),
@@ -131,11 +189,11 @@ def _wanted_entry(item: UserValue, previous: str | None, outcomes: _Outcomes) ->
     )
 
 
-def _azure_only_entry(key: str, previous: str | None) -> DiffEntry:
+def _azure_only_entry(scope: SettingScope, key: str, previous: str | None) -> DiffEntry:
     return DiffEntry(
         key=key,
         status="removed",
-        azure=None if previous is None else shown_value(key, previous),
+        azure=None if previous is None else shown_setting(scope, key, previous),
         local=None,
         source=None,
         sticky=False,

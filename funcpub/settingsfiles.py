@@ -2,8 +2,9 @@
 
 A settings file is either JSON or .env-style:
 
-- `*.json`: local.settings.json's shape (`{"Values": {...}}`), a flat `{"KEY": "value"}` object,
-  or the list `az functionapp config appsettings list` prints (`[{"name": ..., "value": ...}]`).
+- `*.json`: local.settings.json's shape (`{"Values": {...}, "ConnectionStrings": {...}}`), a flat
+  `{"KEY": "value"}` object, or the list `az functionapp config appsettings list` prints
+  (`[{"name": ..., "value": ...}]`).
 - anything else: `KEY=VALUE` lines (`export KEY=VALUE` too), `#` comments, values in single
   quotes (literal) or double quotes (`\\n`, `\\"`, `\\\\` escapes), unquoted values up to a ` #`.
 
@@ -13,10 +14,16 @@ Error messages name the file and line but never quote a value: these files hold 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from funcpub.connectionstrings import (
+    ENVIRONMENT_PREFIXES,
+    ConnectionString,
+    canonical_type,
+    inferred_type,
+)
 from funcpub.errors import ConfigError
 from funcpub.project import read_json
 
@@ -31,7 +38,7 @@ class SettingsFile:
     path: Path
     name: str  # how messages and the plan name it: local.settings.json, prod.env, ...
     values: Mapping[str, str]
-    notes: tuple[str, ...] = ()  # what of the file is not published, and why
+    connection_strings: Mapping[str, ConnectionString] = field(default_factory=dict)
 
 
 def read_local_settings(app_root: Path) -> SettingsFile | None:
@@ -77,20 +84,44 @@ def _json_file(path: Path, display: str) -> SettingsFile:
         if not isinstance(values, dict):
             msg = f"{display}: Values must be a JSON object"
             raise ConfigError(msg)
-        notes = _ignored_sections(data, display)
-        return SettingsFile(path=path, name=display, values=_strings(values, display), notes=notes)
+        return SettingsFile(
+            path=path,
+            name=display,
+            values=_strings(values, display),
+            connection_strings=_connection_strings(data.get("ConnectionStrings"), display),
+        )
     return SettingsFile(path=path, name=display, values=_strings(data, display))
 
 
-def _ignored_sections(data: Mapping[str, Any], display: str) -> tuple[str, ...]:
-    """local.settings.json sections that are not app settings."""
-    notes = []
-    if data.get("ConnectionStrings"):
-        notes.append(
-            f"{display}: ConnectionStrings are not published (only Values become app settings);"
-            " set connection strings on the app, or move them to Values"
+def _connection_strings(section: Any, display: str) -> dict[str, ConnectionString]:
+    """local.settings.json's `ConnectionStrings`: `"name": "value"`, or an object with
+    `ConnectionString` and an optional `ProviderName` (as Core Tools reads it) or ARM `Type`."""
+    if section is None:
+        return {}
+    if not isinstance(section, dict):
+        msg = f"{display}: ConnectionStrings must be a JSON object"
+        raise ConfigError(msg, hint='e.g. "ConnectionStrings": {"OrdersDb": "Server=..."}')
+    return {
+        str(name): _connection_string(str(name), item, display) for name, item in section.items()
+    }
+
+
+def _connection_string(name: str, item: Any, display: str) -> ConnectionString:
+    if not isinstance(item, dict):
+        value = _strings({name: item}, display)[name]
+        return ConnectionString(value=value, type=inferred_type(value))
+    value = _strings({name: item.get("ConnectionString")}, display)[name]
+    provider = item.get("ProviderName")
+    explicit = item.get("Type")
+    if explicit is None:
+        return ConnectionString(
+            value=value, type=inferred_type(value, str(provider) if provider else None)
         )
-    return tuple(notes)
+    kind = canonical_type(str(explicit))
+    if kind is None:
+        msg = f"{display}: connection string {name} has an unknown Type {str(explicit)!r}"
+        raise ConfigError(msg, hint=f"use one of {', '.join(ENVIRONMENT_PREFIXES)}")
+    return ConnectionString(value=value, type=kind)
 
 
 def _strings(values: Mapping[str, Any], display: str) -> dict[str, str]:

@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from tests.wheelhouse import build_wheelhouse
+
 pytest_plugins = ["tests.emulator_fixtures", "tests.azurite_fixtures", "tests.docker_fixtures"]
 
 PROJECTS = Path(__file__).parent / "projects"
@@ -85,3 +87,9 @@ def project_copy(tmp_path: Path) -> Iterator[Any]:
         return destination
 
     yield copy
+
+
+@pytest.fixture(scope="session")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The --find-links folder every build test installs from (no index is ever asked)."""
+    return build_wheelhouse(tmp_path_factory.mktemp("wheelhouse") / "wheels")

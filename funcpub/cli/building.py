@@ -15,7 +15,7 @@ from funcpub.build.cache import CachePolicy
 from funcpub.build.pipeline import BuildOptions, StagedPackage, default_smoke, staged_package
 from funcpub.build.smoke import SmokeMode
 from funcpub.console import Console
-from funcpub.errors import ConfigError
+from funcpub.errors import EXIT_INTERRUPTED, ConfigError, FuncpubError
 from funcpub.ignore import FileSelection
 from funcpub.options import Options
 from funcpub.package import Artifact, write_zip, zip_timestamp
@@ -123,6 +123,13 @@ def cache_policy(*, no_cache: bool, refresh: bool, cache_ttl: str) -> CachePolic
     return CachePolicy(use=not no_cache, refresh=refresh, ttl=ttl)
 
 
+class BuildInterruptedError(FuncpubError):
+    """Ctrl-C while building: the build's temporary files are gone (exit 130)."""
+
+    exit_code = EXIT_INTERRUPTED
+    kind = "interrupted"
+
+
 @contextmanager
 def built_package(
     project: FunctionProject,
@@ -143,6 +150,10 @@ def built_package(
             console.end_status()
             _summarize(console, staged)
             yield staged
+    except KeyboardInterrupt:  # the build folder and any unfinished cache entry are gone by now
+        msg = "interrupted while building: no temporary file or partial cache entry is left behind"
+        hint = "nothing was uploaded and nothing was deployed; run the command again"
+        raise BuildInterruptedError(msg, hint=hint) from None
     finally:
         console.end_status()
 

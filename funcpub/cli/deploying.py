@@ -10,7 +10,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -23,6 +23,7 @@ from funcpub.cli.render import render_deploy_result
 from funcpub.console import Console
 from funcpub.deploy import AzureTarget, DeployedFunction, DeployOptions, DeployResult, deploy
 from funcpub.emulator import Emulator
+from funcpub.emulator.records import PlanSku
 from funcpub.errors import EXIT_OK
 from funcpub.options import Options
 from funcpub.package import Artifact
@@ -36,12 +37,23 @@ SMOKE_TIMEOUT: Final = 30
 SmokeAnswers = tuple[tuple[str, int, str], ...]  # (url, status, start of the body)
 
 
-def deploy_plan(plan: Plan, prepared: Prepared, request: PublishRequest, console: Console) -> int:
-    """Build and pack the app, deploy the zip as `plan` says, and report the outcome."""
+def deploy_plan(
+    plan: Plan,
+    prepared: Prepared,
+    request: PublishRequest,
+    console: Console,
+    *,
+    emulator_plan: PlanSku,
+) -> int:
+    """Build and pack the app, deploy the zip as `plan` says, and report the outcome.
+
+    With --emulator the app is created on `emulator_plan` in an emulator started for the run.
+    """
     choices = request.deploy
+    one_shot = _OneShot(app_name=request.app_name, plan=emulator_plan) if choices.emulator else None
     with (
         _package(prepared, request, console) as artifact,
-        _environment(choices.emulator, prepared.options, request.app_name, console) as environ,
+        _environment(one_shot, prepared.options, console) as environ,
     ):
         result = deploy(
             plan,
@@ -91,12 +103,20 @@ def _package(prepared: Prepared, request: PublishRequest, console: Console) -> I
         yield artifact
 
 
+@dataclass(frozen=True, kw_only=True)
+class _OneShot:
+    """The app to create in an emulator started for the run."""
+
+    app_name: str
+    plan: PlanSku
+
+
 @contextmanager
 def _environment(
-    use_emulator: bool, options: Options, app_name: str, console: Console
+    one_shot: _OneShot | None, options: Options, console: Console
 ) -> Iterator[Mapping[str, str]]:
     """The process environment, or one pointing at a fresh emulator holding the app."""
-    if not use_emulator:
+    if one_shot is None:
         yield os.environ
         return
     with (
@@ -105,13 +125,14 @@ def _environment(
     ):
         console.step(f"started the Azure emulator at {emulator.url}")
         emulator.create_app(
-            app_name,
+            one_shot.app_name,
             python=options.python_version,
             functions_version=options.functions_version,
             resource_group=options.resource_group or "rg-funcpub",
+            plan=one_shot.plan,
         )
         if options.slot:
-            emulator.create_slot(app_name, options.slot)
+            emulator.create_slot(one_shot.app_name, options.slot)
         console.secret(emulator.client_secret)
         yield {**os.environ, **emulator.client_env()}
 

@@ -46,6 +46,7 @@ from funcpub.cli.common import (
     require_valid,
 )
 from funcpub.cli.container import BaseImage, Dockerfile, Image, Network, Pull, docker_values
+from funcpub.cli.oneshot import EmulatorPlan, emulator_plan
 from funcpub.cli.render import render_plan
 from funcpub.console import Console
 from funcpub.errors import EXIT_OK, ConfigError, ValidationError
@@ -123,6 +124,7 @@ class DeployChoices:
     timeout: float
     show_keys: bool
     emulator: bool  # a local emulator started for this run
+    emulator_plan: str | None  # --emulator-plan: its app's hosting plan
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,6 +184,7 @@ def publish(
     show_keys: ShowKeys = False,
     output: Output = None,
     emulator: UseEmulator = False,
+    emulator_plan_sku: EmulatorPlan = None,
     smoke: Smoke = None,
     write_python_packages: WritePythonPackages = False,
     verbose: Verbose = False,
@@ -243,6 +246,7 @@ def publish(
             timeout=timeout,
             show_keys=show_keys,
             emulator=emulator,
+            emulator_plan=emulator_plan_sku,
         ),
         dry_run=dry_run,
         json_output=json_output,
@@ -257,9 +261,13 @@ def run_publish(request: PublishRequest, console: Console) -> int:
     if request.dry_run:
         return _show_plan(plan, console, json_output=request.json_output)
     require_valid(plan.findings, console, undone="nothing was deployed")
+    options, choices = prepared.options, request.deploy
+    sku = emulator_plan(
+        choices.emulator_plan, emulator=choices.emulator, build=options.build, slot=options.slot
+    )
     from funcpub.cli.deploying import deploy_plan  # the Azure SDK and the emulator, only now
 
-    return deploy_plan(plan, prepared, request, console)
+    return deploy_plan(plan, prepared, request, console, emulator_plan=sku)
 
 
 def plan_publish(request: PublishRequest, console: Console) -> tuple[Prepared, Plan]:

@@ -17,6 +17,7 @@ from funcpub.validate import Finding
 
 if TYPE_CHECKING:
     from funcpub.deploy import DeployResult
+    from funcpub.deploy.settings import SettingsOutcome
     from funcpub.settingsdiff import DiffEntry, DiffStatus, SettingsDiff
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}
@@ -131,7 +132,7 @@ def _refused_table(plan: Plan) -> Table:
     for column in ("key", "from", "why"):
         table.add_column(column, overflow="fold")
     for refused in plan.refused_settings:
-        table.add_row(refused.key, escape(refused.source), escape(refused.reason))
+        table.add_row(refused.label, escape(refused.source), escape(refused.reason))
     return table
 
 
@@ -171,9 +172,11 @@ def render_deploy_result(
     ]
     for change in result.applied_changes:
         action = f"= {change.shown}" if change.action == "ensure" else "removed"
-        lines.append(Text(f"changed {change.key} {action}"))
+        lines.append(Text(f"changed {change.label} {action}"))
     for key in result.skipped_settings:
         lines.append(Text(f"kept {key}: the app's own value (--overwrite replaces it)"))
+    if result.undo_record:
+        lines.append(undo_hint(result.app_name, result.slot))
     table = Table(title=f"functions ({len(result.functions)})", title_justify="left")
     for column in ("name", "trigger", "url"):
         table.add_column(column, overflow="fold")
@@ -213,7 +216,8 @@ def _diff_line(entry: DiffEntry) -> Text:
 
 def render_settings_diff(diff: SettingsDiff, *, show_unchanged: bool = False) -> RenderableType:
     """The diff, a line per key: `+` added, `~` changed, `-` only in Azure (`=` unchanged with
-    `show_unchanged`), values masked, and what a publish does with each."""
+    `show_unchanged`), values masked, and what a publish does with each; then the connection
+    strings the same way, when either side has any."""
     lines: list[RenderableType] = [Text(f"app settings of {diff.app}", style="bold")]
     lines += [
         _diff_line(entry) for entry in diff.entries if show_unchanged or entry.status != "unchanged"
@@ -223,4 +227,36 @@ def render_settings_diff(diff: SettingsDiff, *, show_unchanged: bool = False) ->
     if diff.sticky:
         names = ", ".join(diff.sticky)
         lines.append(Text(f"slot settings (stay with their slot on a swap): {names}"))
+    if diff.connection_strings:
+        lines.append(Text(f"connection strings of {diff.app}", style="bold"))
+        lines += [
+            _diff_line(entry)
+            for entry in diff.connection_strings
+            if show_unchanged or entry.status != "unchanged"
+        ]
+    if diff.sticky_connection_strings:
+        names = ", ".join(diff.sticky_connection_strings)
+        lines.append(Text(f"slot connection strings (stay with their slot on a swap): {names}"))
+    return Group(*lines)
+
+
+def undo_hint(app_name: str, slot: str | None) -> Text:
+    """How to put back the settings a run changed (funcpub keeps the previous values)."""
+    command = f"funcpub settings undo {app_name}" + (f" --slot {slot}" if slot else "")
+    return Text(f"to put the previous settings back: {command}", style="dim")
+
+
+def render_settings_outcome(outcome: SettingsOutcome, *, undo: bool) -> RenderableType:
+    """What `settings push` or `settings undo` changed, or would change in a dry run."""
+    prefix = "" if outcome.applied else "would "
+    lines: list[RenderableType] = [Text(prefix + item.describe()) for item in outcome.changes]
+    for item in outcome.skipped:
+        shown = item.change.shown_other(item.previous or "")
+        lines.append(Text(f"kept {item.change.label}: the app's value {shown} (--overwrite)"))
+    if not outcome.changes:
+        lines.append(Text(f"nothing to change on {outcome.app}"))
+    elif outcome.applied:
+        done = "undone" if undo else "applied"
+        count = len(outcome.changes)
+        lines.append(Text(f"{outcome.app}: {count} change(s) {done} and read back", style="bold"))
     return Group(*lines)

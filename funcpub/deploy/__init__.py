@@ -35,6 +35,7 @@ from funcpub.deploy.changes import (
     ConcreteChange,
     CurrentConfig,
     concrete_changes,
+    has_connection_strings,
     keys_of,
     merged_app_settings,
     skipped_changes,
@@ -50,6 +51,7 @@ from funcpub.deploy.delivery import (
 from funcpub.deploy.kudu import LATEST, ScmClient, scm_client
 from funcpub.deploy.lock import lock_key, publish_lock
 from funcpub.deploy.timing import DEFAULT_TIMING, SYSTEM_CLOCK, Clock, Timing
+from funcpub.deploy.undo import UndoTarget, keep_undo_record
 from funcpub.deploy.verify import (
     DeployedFunction,
     HostProbe,
@@ -60,7 +62,11 @@ from funcpub.deploy.verify import (
 )
 from funcpub.errors import EXIT_INTERRUPTED, ConfigError, DeployError, FuncpubError
 from funcpub.hosting import DeliveryName
-from funcpub.masking import is_key_vault_reference, secret_values, shown_value
+from funcpub.masking import (
+    connection_string_secrets,
+    is_key_vault_reference,
+    secret_values,
+)
 from funcpub.options import CloudName
 from funcpub.package import Artifact
 from funcpub.plan import Plan
@@ -117,6 +123,7 @@ class DeployResult:
     applied_changes: tuple[SettingChange, ...]
     functions: tuple[DeployedFunction, ...]
     skipped_settings: tuple[str, ...] = ()  # the user's settings the app kept its own value of
+    undo_record: str | None = None  # where the previous values are kept for `settings undo`
 
 
 class DeployInterruptedError(FuncpubError):
@@ -309,6 +316,7 @@ def _execute(
         progress.stage, progress.changing = "settings", keys_of(changes)
         apply_changes(app, changes)
         progress.stage, progress.changed = "prepared", keys_of(changes)
+        undo_record = _keep_undo_record(run, app, subscription, changes)
         scm = stack.enter_context(_scm(run, app, delivery))
         progress.scm_host = scm.host
         try:
@@ -327,7 +335,18 @@ def _execute(
         applied_changes=tuple(item.change for item in (*changes, *shipped.changes)),
         functions=functions,
         skipped_settings=keys_of(skipped),
+        undo_record=undo_record,
     )
+
+
+def _keep_undo_record(
+    run: _Run, app: ArmApp, subscription: str, changes: Sequence[ConcreteChange]
+) -> str | None:
+    """The undo record of the settings step (not of a package switch: that is the code)."""
+    if not changes:
+        return None
+    target = UndoTarget.of(run.profile.name, subscription, app.site)
+    return keep_undo_record(run.reporter, target, changes, command="publish")
 
 
 def _explained(error: FuncpubError, app: ArmApp, changed: Sequence[str]) -> FuncpubError:
@@ -410,8 +429,10 @@ def _settle_changes(
     skipped because the app has another value (no --overwrite, or a Key Vault reference)."""
     reporter = run.reporter
     reporter.step(f"reading the configuration of {app.site.display}")
-    current = app.current_config()
+    current = app.current_config(connection_strings=has_connection_strings(wanted))
     for value in secret_values(current.app_settings.items()):
+        reporter.secret(value)
+    for value in connection_string_secrets(c.value for c in current.connection_strings.values()):
         reporter.secret(value)
     changes = concrete_changes(wanted, current, force=run.options.force)
     skipped = skipped_changes(wanted, current)
@@ -429,10 +450,10 @@ def _settle_changes(
 
 def _kept(item: ConcreteChange) -> str:
     """Why a user's setting was not applied."""
-    key, previous = item.change.key, item.previous or ""
+    key, previous = item.change.label, item.previous or ""
     if is_key_vault_reference(previous):
         return f"kept {key}: the app's value is a Key Vault reference (--overwrite replaces it)"
-    shown = shown_value(key, previous)
+    shown = item.change.shown_other(previous)
     return f"kept {key}: the app has another value ({shown}); --overwrite replaces it"
 
 

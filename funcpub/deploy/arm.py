@@ -11,21 +11,29 @@ import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.mgmt.web import WebSiteManagementClient
-from azure.mgmt.web.models import SiteConfigResource, StringDictionary
+from azure.mgmt.web.models import (
+    ConnectionStringDictionary,
+    ConnStringValueTypePair,
+    SiteConfigResource,
+    StringDictionary,
+)
 
+from funcpub.appsettings import SettingAction
+from funcpub.connectionstrings import CUSTOM, ConnectionString
 from funcpub.deploy.auth import Credential, Verify
 from funcpub.deploy.changes import (
     ConcreteChange,
     CurrentConfig,
+    has_connection_strings,
     keys_of,
     merged_app_settings,
-    same_name,
+    merged_connection_strings,
     site_config_patch,
     unapplied,
 )
@@ -423,7 +431,12 @@ class ArmApp:
         return {str(k): v for k, v in props.items() if isinstance(v, str)}
 
     def sticky_setting_names(self) -> frozenset[str]:
-        """The app settings marked "deployment slot setting" (GET config/slotConfigNames).
+        """The app settings marked "deployment slot setting" (see slot_config_names)."""
+        return self.slot_config_names()[0]
+
+    def slot_config_names(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The app settings and the connection strings marked "deployment slot setting"
+        (GET config/slotConfigNames).
 
         One list per app, read from the production site even when this is a slot: it names the
         settings that stay with their slot on a swap.
@@ -431,11 +444,42 @@ class ArmApp:
         with arm_errors(f"read the slot setting names of {self._name}"):
             result = self._apps.list_slot_configuration_names(self._group, self._name)
         props = result.as_dict().get("properties") or {}
-        return frozenset(str(name) for name in props.get("appSettingNames") or ())
+        return (
+            frozenset(str(name) for name in props.get("appSettingNames") or ()),
+            frozenset(str(name) for name in props.get("connectionStringNames") or ()),
+        )
 
-    def current_config(self) -> CurrentConfig:
-        """App settings and site config together."""
-        return CurrentConfig(app_settings=self.app_settings(), site_config=self.site_config())
+    def connection_strings(self) -> dict[str, ConnectionString]:
+        """All connection strings with their types (POST config/connectionstrings/list)."""
+        with arm_errors(f"read the connection strings of {self.site.display}"):
+            if self._slot:
+                result = self._apps.list_connection_strings_slot(
+                    self._group, self._name, self._slot
+                )
+            else:
+                result = self._apps.list_connection_strings(self._group, self._name)
+        properties = result.as_dict().get("properties") or {}
+        return {
+            str(name): ConnectionString(
+                value=str(pair.get("value") or ""), type=str(pair.get("type") or CUSTOM)
+            )
+            for name, pair in properties.items()
+            if isinstance(pair, Mapping)
+        }
+
+    def current_config(self, *, connection_strings: bool = False) -> CurrentConfig:
+        """App settings and site config together (and the connection strings when asked)."""
+        return CurrentConfig(
+            app_settings=self.app_settings(),
+            site_config=self.site_config(),
+            connection_strings=self.connection_strings() if connection_strings else {},
+        )
+
+    def current_config_for(self, changes: Sequence[ConcreteChange]) -> CurrentConfig:
+        """What `changes` are about: the connection strings too if any of them is one."""
+        return self.current_config(
+            connection_strings=has_connection_strings(c.change for c in changes)
+        )
 
     def replace_app_settings(self, settings: Mapping[str, str]) -> None:
         """PUT config/appsettings: the full set (omitted keys are deleted)."""
@@ -447,6 +491,20 @@ class ArmApp:
                 )
             else:
                 self._apps.update_application_settings(self._group, self._name, body)
+
+    def replace_connection_strings(self, strings: Mapping[str, ConnectionString]) -> None:
+        """PUT config/connectionstrings: the full set (omitted ones are deleted)."""
+        body = ConnectionStringDictionary(
+            properties={
+                name: ConnStringValueTypePair(value=item.value, type=item.type)
+                for name, item in strings.items()
+            }
+        )
+        with arm_errors(f"update the connection strings of {self.site.display}"):
+            if self._slot:
+                self._apps.update_connection_strings_slot(self._group, self._name, self._slot, body)
+            else:
+                self._apps.update_connection_strings(self._group, self._name, body)
 
     def patch_site_config(self, properties: Mapping[str, str]) -> None:
         """PATCH config/web with just `properties`."""
@@ -529,22 +587,16 @@ class ArmApp:
 
 
 def apply_changes(app: ArmApp, changes: Sequence[ConcreteChange]) -> None:
-    """App settings in one read-modify-write PUT, site config by PATCH, then read back.
+    """App settings and connection strings each in one read-modify-write PUT, site config by
+    PATCH, then read back.
 
     All or nothing: when a step fails (or Azure does not keep a value), the configuration is read
     back, whatever did change is put back to its previous value, and the error says exactly what
     is changed in Azure now - never a guess.
     """
-    settings = [c for c in changes if c.change.scope == "app setting"]
-    config = [c for c in changes if c.change.scope == "site config"]
     try:
-        if settings:
-            # Read right before writing: the PUT replaces every setting, so nothing read
-            # earlier may be written back stale.
-            app.replace_app_settings(merged_app_settings(app.app_settings(), settings))
-        if config:
-            app.patch_site_config(site_config_patch(config))
-        missing = unapplied(changes, app.current_config())
+        write_changes(app, changes)
+        missing = unapplied(changes, app.current_config_for(changes))
     except FuncpubError as error:
         raise undo_changes(app, changes, error) from None
     if missing:
@@ -557,10 +609,10 @@ def undo_changes(
 ) -> FuncpubError:
     """`error`, after putting back what `changes` already changed, noting the outcome."""
     try:
-        changed = changed_keys(changes, app.current_config())
+        changed = changed_keys(changes, app.current_config_for(changes))
         if changed:
-            _restore(app, [c for c in changes if c.change.key in changed])
-            still = changed_keys(changes, app.current_config())
+            restore_previous(app, [c for c in changes if c.change.key in changed])
+            still = changed_keys(changes, app.current_config_for(changes))
             if still:
                 return with_note(error, f"settings still changed in Azure: {', '.join(still)}")
             return with_note(error, f"the changed settings were put back: {', '.join(changed)}")
@@ -577,21 +629,32 @@ def changed_keys(changes: Sequence[ConcreteChange], after: CurrentConfig) -> lis
     return [item.change.key for item in changes if not unapplied([item], after)]
 
 
-def _restore(app: ArmApp, changes: Sequence[ConcreteChange]) -> None:
+def restore_previous(app: ArmApp, changes: Sequence[ConcreteChange]) -> None:
     """Put the previous values of `changes` back (read-modify-write again)."""
+    write_changes(app, [reverted(item) for item in changes])
+
+
+def reverted(item: ConcreteChange) -> ConcreteChange:
+    """The change that puts `item.previous` back (removes the key when it was new)."""
+    change = item.change
+    action: SettingAction = "remove" if item.previous is None else "ensure"
+    back = replace(change, action=action, value=item.previous, reason="undo", public=False)
+    return ConcreteChange(change=back, previous=change.value)
+
+
+def write_changes(app: ArmApp, changes: Sequence[ConcreteChange]) -> None:
+    """Write `changes`: read-modify-write PUTs and a PATCH, no read-back, no roll-back."""
     settings = [c for c in changes if c.change.scope == "app setting"]
+    strings = [c for c in changes if c.change.scope == "connection string"]
+    config = [c for c in changes if c.change.scope == "site config"]
+    # Each PUT replaces the whole set: read right before writing, so nothing read earlier is
+    # written back stale.
     if settings:
-        current = app.app_settings()
-        for item in settings:
-            key = same_name(current, item.change.key) or item.change.key  # the app's spelling
-            if item.previous is None:
-                current.pop(key, None)
-            else:
-                current[key] = item.previous
-        app.replace_app_settings(current)
-    config = {c.change.key: c.previous or "" for c in changes if c.change.scope == "site config"}
+        app.replace_app_settings(merged_app_settings(app.app_settings(), settings))
+    if strings:
+        app.replace_connection_strings(merged_connection_strings(app.connection_strings(), strings))
     if config:
-        app.patch_site_config(config)
+        app.patch_site_config(site_config_patch(config))
 
 
 def with_changed_keys(error: ErrorT, changed: Sequence[str]) -> ErrorT:

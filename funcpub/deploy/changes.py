@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from funcpub.appsettings import FUNCPUB, SettingChange
+from funcpub.connectionstrings import CUSTOM, ConnectionString
 from funcpub.errors import DeployError
 from funcpub.masking import MASK, looks_secret, shown_value
 
@@ -22,9 +23,11 @@ __all__ = [
     "ConcreteChange",
     "CurrentConfig",
     "concrete_changes",
+    "has_connection_strings",
     "keys_of",
     "looks_secret",
     "merged_app_settings",
+    "merged_connection_strings",
     "same_name",
     "shown_value",
     "site_config_patch",
@@ -45,19 +48,25 @@ class CurrentConfig:
     site_config: Mapping[
         str, str
     ]  # the site-config properties funcpub manages, e.g. linuxFxVersion
+    # Read only when a change is about connection strings (ArmApp.current_config).
+    connection_strings: Mapping[str, ConnectionString] = field(default_factory=dict)
 
     def value(self, change: SettingChange) -> str | None:
         """The current value of the setting `change` is about; None when absent or empty.
 
-        App setting names are matched case-insensitively, as Azure matches them.
+        App setting and connection string names are matched case-insensitively, as Azure
+        matches them.
         """
-        if change.scope != "app setting":
+        if change.scope == "site config":
             return self.site_config.get(change.key) or None
+        if change.scope == "connection string":
+            name = same_name(self.connection_strings, change.key)
+            return (self.connection_strings[name].value if name is not None else None) or None
         key = same_name(self.app_settings, change.key)
         return (self.app_settings.get(key) if key is not None else None) or None
 
 
-def same_name(settings: Mapping[str, str], key: str) -> str | None:
+def same_name(settings: Mapping[str, object], key: str) -> str | None:
     """The name `settings` spells `key` with (exact first, then ignoring case); None if absent."""
     if key in settings:
         return key
@@ -73,11 +82,11 @@ class ConcreteChange:
 
     def describe(self) -> str:
         """One line for the console: `set KEY=value (was old)`, secrets masked."""
-        key = self.change.key
-        was = "new" if self.previous is None else f"was {shown_value(key, self.previous)}"
+        label = self.change.label
+        was = "new" if self.previous is None else f"was {self.change.shown_other(self.previous)}"
         if self.change.action == "remove":
-            return f"remove {key} ({was})"
-        return f"set {key}={self.change.shown or ''} ({was})"
+            return f"remove {label} ({was})"
+        return f"set {label}={self.change.shown or ''} ({was})"
 
 
 def concrete_changes(
@@ -207,12 +216,35 @@ def merged_app_settings(
     return merged
 
 
+def merged_connection_strings(
+    current: Mapping[str, ConnectionString], changes: Sequence[ConcreteChange]
+) -> dict[str, ConnectionString]:
+    """The full connection-strings dict to PUT: everything read plus the changes.
+
+    An existing connection string keeps its name and type: the type names the environment
+    variable the app reads (funcpub.connectionstrings).
+    """
+    merged = dict(current)
+    for item in changes:
+        if item.change.scope != "connection string":
+            continue
+        existing = same_name(merged, item.change.key)
+        if item.change.action == "remove":
+            merged.pop(existing or item.change.key, None)
+            continue
+        kind = merged[existing].type if existing else item.change.connection_type or CUSTOM
+        merged[existing or item.change.key] = ConnectionString(
+            value=item.change.value or "", type=kind
+        )
+    return merged
+
+
 def site_config_patch(changes: Sequence[ConcreteChange]) -> dict[str, str]:
-    """The site-config properties to PATCH."""
+    """The site-config properties to PATCH (a removal empties the property)."""
     return {
         item.change.key: item.change.value or ""
         for item in changes
-        if item.change.scope == "site config" and item.change.action == "ensure"
+        if item.change.scope == "site config"
     }
 
 
@@ -231,5 +263,10 @@ def unapplied(changes: Sequence[ConcreteChange], after: CurrentConfig) -> tuple[
 
 
 def keys_of(changes: Sequence[ConcreteChange], scope: str | None = None) -> tuple[str, ...]:
-    """The keys of `changes` (of one scope)."""
-    return tuple(c.change.key for c in changes if scope is None or c.change.scope == scope)
+    """The keys of `changes` (of one scope), connection strings named as such."""
+    return tuple(c.change.label for c in changes if scope is None or c.change.scope == scope)
+
+
+def has_connection_strings(changes: Iterable[SettingChange]) -> bool:
+    """Whether any of `changes` is about a connection string (they are read only then)."""
+    return any(change.scope == "connection string" for change in changes)

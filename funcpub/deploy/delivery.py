@@ -36,7 +36,7 @@ from funcpub.deploy.kudu import (
     wait_for_scm_settings,
 )
 from funcpub.deploy.timing import Clock, Timing
-from funcpub.errors import DeployError
+from funcpub.errors import AuthError, DeployError
 from funcpub.hosting import PLAN_NAMES, DeliveryName, delivery_for, describe_delivery
 from funcpub.masking import is_key_vault_reference, secret_values
 from funcpub.options import StrategyName
@@ -160,8 +160,8 @@ def _push(shipment: Shipment, endpoint: str) -> str:
     """POST the zip to the SCM site, then follow its deployment to the end; its id."""
     scm, timing, clock, progress = shipment.scm, shipment.timing, shipment.clock, shipment.progress
     previous = check_access(scm)
+    progress.stage = "uploading"  # before the line that announces it: Ctrl-C may follow at once
     _announce(shipment, scm.host)
-    progress.stage = "uploading"
     receipt = upload_zip(
         scm,
         shipment.artifact.path,
@@ -277,8 +277,8 @@ class RunFromPackage:
             display=app.site.display,
         )
         how = "your Entra identity" if account.identity_based else "the account key"
-        _announce(shipment, f"storage account {account.name} (with {how})")
         progress.stage = "storing"
+        _announce(shipment, f"storage account {account.name} (with {how})")
         stored = upload_package(
             account,
             shipment.artifact.path,
@@ -294,7 +294,11 @@ class RunFromPackage:
         changes = _package_changes(app, stored.settings)
         for item in changes:
             reporter.step(item.describe())
-        apply_changes(app, changes)
+        try:
+            apply_changes(app, changes)
+        except (DeployError, AuthError) as error:
+            unused = f"; the uploaded package {stored.blob_name} in {account.name} is not used"
+            raise type(error)(error.message + unused, hint=error.hint) from None
         progress.changed = (*progress.changed, *keys_of(changes))
         if account.identity_based:
             reporter.step(
@@ -330,6 +334,6 @@ def choose_delivery(
     delivery = DELIVERIES[delivery_for(site.hosting, strategy)]
     on_step(
         f"{site.display} is on {PLAN_NAMES[site.hosting]}:"
-        f" {describe_delivery(delivery.name, strategy)}"
+        f" {describe_delivery(delivery.name, strategy, site.hosting)}"
     )
     return delivery

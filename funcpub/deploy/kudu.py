@@ -357,7 +357,7 @@ def upload_zip(
     endpoint: str = ZIPDEPLOY,
 ) -> UploadReceipt:
     """POST the zip to `endpoint` (async zipdeploy, or Flex's OneDeploy), waiting out 409s and
-    retrying 5xx/network errors.
+    retrying 429/5xx/network errors.
 
     Re-sending is safe: each accepted upload is a new, complete deployment. `previous` is the
     id /latest showed before the upload (see `check_access`), so it is never taken for ours.
@@ -383,8 +383,8 @@ def upload_zip(
                     return _receipt(response, started, previous)
                 if response.status_code == 409:
                     conflicts.wait(response)
-                elif response.status_code >= 500:
-                    failures.server(response)
+                elif response.status_code >= 500 or response.status_code == 429:
+                    failures.server(response)  # throttled: not accepted, so safe to send again
                 else:
                     raise _upload_refused(scm.host, response)
 

@@ -19,6 +19,8 @@ from funcpub.deploy.auth import Verify, untrusted
 from funcpub.deploy.timing import Clock, Deadline, Timing
 from funcpub.errors import AuthError, DeployError, FuncpubError
 
+PACKAGE_SETTING: Final = "WEBSITE_RUN_FROM_PACKAGE"
+
 CONNECT_TIMEOUT: Final = 30.0
 ERRORS_SHOWN: Final = 5
 
@@ -127,11 +129,20 @@ def unhealthy_error(app: str, expected: Sequence[str], observation: Observation)
         msg += "; host errors:\n" + "\n".join(f"  {e}" for e in shown)
     elif host and host.state:
         msg += f" (host state: {host.state})"
-    hint = (
+    return DeployError(msg, hint=_unhealthy_hint(host.errors if host else ()))
+
+
+def _unhealthy_hint(host_errors: Sequence[str]) -> str:
+    if any(PACKAGE_SETTING in error for error in host_errors):
+        return (
+            f"the app could not fetch the package its {PACKAGE_SETTING} names: check that the"
+            " storage account lets the app read it (the SAS, or its identity's Storage Blob Data"
+            " Reader role), then publish again"
+        )
+    return (
         "a missing dependency or an import error in the app stops indexing: check that"
         " requirements are in the package (or use --build remote), or pass --no-verify"
     )
-    return DeployError(msg, hint=hint)
 
 
 def summarize_host_error(text: str, limit: int = 400) -> str:

@@ -1,11 +1,12 @@
 """Azure Resource Manager for Microsoft.Web: sites, slots, their config and keys, plans.
 
 Shapes follow the Azure REST API examples and what azure-mgmt-web 11 deserialises (`Site`,
-`SiteConfigResource`, `StringDictionary`, `User`, `CsmPublishingCredentialsPoliciesEntity`,
-`FunctionEnvelope`, `HostKeys`, `AppServicePlan`). Paths match case-insensitively, as in ARM;
-any `api-version` is accepted but one is required. Host names are `127.0.0.1:<port>`: each site
-has its own app and SCM ports, reported in `defaultHostName`, `hostNames`, `enabledHostNames`
-and `hostNameSslStates` (hostType `Standard` / `Repository`).
+`SiteConfigResource`, `StringDictionary`, `ConnectionStringDictionary`, `User`,
+`CsmPublishingCredentialsPoliciesEntity`, `FunctionEnvelope`, `HostKeys`, `AppServicePlan`).
+Paths match case-insensitively, as in ARM; any `api-version` is accepted but one is required.
+Host names are `127.0.0.1:<port>`: each site has its own app and SCM ports, reported in
+`defaultHostName`, `hostNames`, `enabledHostNames` and `hostNameSslStates` (hostType `Standard`
+/ `Repository`).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from funcpub.connectionstrings import ENVIRONMENT_PREFIXES, canonical_type
 from funcpub.emulator import runfrompackage
 from funcpub.emulator.auth import arm_error, authorize_arm
 from funcpub.emulator.context import Context
-from funcpub.emulator.records import SiteRecord, site_key
+from funcpub.emulator.records import ConnectionStringRecord, SiteRecord, site_key
 from funcpub.emulator.sites import PLANS, app_host, scm_host, utc_now
 from funcpub.emulator.web import empty_response, json_response, request_ids
 
@@ -34,6 +36,8 @@ SUB_RESOURCES: Final[tuple[tuple[str, str, tuple[str, ...]], ...]] = (
     ("config/web", "config_web", ("GET", "PUT", "PATCH")),
     ("config/appsettings/list", "list_settings", ("POST",)),
     ("config/appsettings", "put_settings", ("PUT",)),
+    ("config/connectionstrings/list", "list_connection_strings", ("POST",)),
+    ("config/connectionstrings", "put_connection_strings", ("PUT",)),
     ("config/publishingcredentials/list", "credentials", ("POST",)),
     ("basicpublishingcredentialspolicies/scm", "scm_policy", ("GET", "PUT")),
     ("syncfunctiontriggers", "sync_triggers", ("POST",)),
@@ -218,6 +222,21 @@ def settings_json(site: SiteRecord) -> dict[str, Any]:
         "kind": "app",
         "location": site.location,
         "properties": dict(site.app_settings),
+    }
+
+
+def connection_strings_json(site: SiteRecord) -> dict[str, Any]:
+    """`config/connectionstrings` (a `ConnectionStringDictionary` of `ConnStringValueTypePair`)."""
+    return {
+        "id": f"{site_id(site)}/config/connectionstrings",
+        "name": "connectionstrings",
+        "type": "Microsoft.Web/sites/config",
+        "kind": None,
+        "location": site.location,
+        "properties": {
+            name: {"value": item.value, "type": item.type}
+            for name, item in site.connection_strings.items()
+        },
     }
 
 
@@ -544,6 +563,42 @@ def put_settings(context: Context, request: Request, site: SiteRecord) -> Respon
     return json_response(settings_json(changed))
 
 
+def list_connection_strings(context: Context, request: Request, site: SiteRecord) -> Response:
+    return json_response(connection_strings_json(site))
+
+
+def put_connection_strings(context: Context, request: Request, site: SiteRecord) -> Response:
+    """Replace all connection strings (omitted ones are deleted); the site restarts."""
+    properties = _body_properties(request)
+    if isinstance(properties, Response):
+        return properties
+    strings: dict[str, ConnectionStringRecord] = {}
+    for name, pair in properties.items():
+        parsed = _connection_string(str(name), pair)
+        if isinstance(parsed, Response):
+            return parsed
+        strings[str(name)] = parsed
+    changed = context.store.update_site(site.key, lambda s: replace(s, connection_strings=strings))
+    context.runtimes.stop(site.key)
+    return json_response(connection_strings_json(changed))
+
+
+def _connection_string(name: str, pair: Any) -> ConnectionStringRecord | Response:
+    """A `ConnStringValueTypePair` of a PUT body: a string value and a known type."""
+    value = pair.get("value") if isinstance(pair, dict) else None
+    kind = canonical_type(str(pair.get("type"))) if isinstance(pair, dict) else None
+    if not isinstance(value, str):
+        return arm_error(400, "BadRequest", f"The connection string '{name}' has no value.")
+    if kind is None:
+        return arm_error(
+            400,
+            "BadRequest",
+            f"The connection string '{name}' has an invalid type; use one of "
+            f"{', '.join(ENVIRONMENT_PREFIXES)}.",
+        )
+    return ConnectionStringRecord(value=value, type=kind)
+
+
 def slot_config_names(context: Context, request: Request, site: SiteRecord) -> Response:
     """GET; PUT replaces both lists (a list left out or null is cleared, as in ARM)."""
     if request.method == "GET":
@@ -621,6 +676,8 @@ SITE_HANDLERS: Final[Mapping[str, SiteHandler]] = {
     "config_web": config_web,
     "list_settings": list_settings,
     "put_settings": put_settings,
+    "list_connection_strings": list_connection_strings,
+    "put_connection_strings": put_connection_strings,
     "slot_config_names": slot_config_names,
     "credentials": credentials,
     "scm_policy": scm_policy,

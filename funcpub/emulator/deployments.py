@@ -41,7 +41,14 @@ from funcpub.emulator.records import (
     SiteRecord,
 )
 from funcpub.emulator.runtime import Runtimes, index_record
-from funcpub.emulator.sites import site_dir, utc_now, wwwroot
+from funcpub.emulator.sites import (
+    has_storage,
+    make_read_only,
+    remove_tree,
+    site_dir,
+    utc_now,
+    wwwroot,
+)
 from funcpub.emulator.state import Store
 
 LOG: Final = logging.getLogger("funcpub.emulator.kudu")
@@ -138,6 +145,29 @@ def _extract_file(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path)
     if mode & 0o111:
         target.chmod(0o755)
     return info.file_size
+
+
+def _store_consumption_package(site: SiteRecord, release: Path, log: _Log, parent: str) -> None:
+    """Linux Consumption has no persistent wwwroot: Kudu stores the content as a package.
+
+    On Azure, KuduLite writes a Squashfs file, uploads it to the `scm-releases` container of the
+    app's storage (SCM_RUN_FROM_PACKAGE) and resets the workers, which mount it read-only. The
+    emulator keeps the package on its own disk (no upload) and runs it read-only likewise.
+    """
+    if not has_storage(site.app_settings):
+        msg = (
+            "Linux Consumption keeps the built content in the app's storage account, but the app"
+            " has no AzureWebJobsStorage."
+        )
+        raise DeploymentFailedError(msg)
+    log("Writing the artifacts to a read-only package (Azure: a Squashfs file).", parent=parent)
+    make_read_only(release)
+    log(
+        "Storing the content for the linux consumption function app (Azure uploads it to the"
+        " scm-releases container of AzureWebJobsStorage).",
+        parent=parent,
+    )
+    log(f"Resetting all workers for {site.full_name}", parent=parent)
 
 
 def activate(link: Path, release: Path) -> None:
@@ -270,7 +300,7 @@ class Deployments:
             if not isinstance(exc, (DeploymentFailedError, BuildFailedError)):
                 LOG.exception("deployment %s of %s failed", record.id, push.site_key)
             if release.resolve() != wwwroot(self._data_dir, site).resolve():
-                shutil.rmtree(release, ignore_errors=True)
+                remove_tree(release)
             log(str(exc) or f"An unexpected error occurred: {type(exc).__name__}.", LOG_ERROR)
             self._forget_temp(push.site_key, temp_id, record)
             return self._fail(push.site_key, record.id, "")
@@ -374,7 +404,10 @@ class Deployments:
     def _install(self, site: SiteRecord, record: Deployment, release: Path, log: _Log) -> None:
         target = wwwroot(self._data_dir, site)
         details = log("Running deployment command...")
-        log(f"Copying the package to {target}", parent=details)
+        if site.plan == "Y1":
+            _store_consumption_package(site, release, log, details)
+        else:
+            log(f"Copying the package to {target}", parent=details)
         activate(target, release)
         details = log("Running post deployment command(s)...")
         self._index(site, record, log, details)
@@ -409,7 +442,7 @@ class Deployments:
         releases = site_dir(self._data_dir, site) / "releases"
         for release in releases.iterdir() if releases.is_dir() else ():
             if release.resolve() != live:
-                shutil.rmtree(release, ignore_errors=True)
+                remove_tree(release)
 
     def _succeed(self, site_key: str, deployment_id: str) -> Deployment:
         _Log(self._store, site_key, deployment_id)("Deployment successful.")

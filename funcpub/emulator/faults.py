@@ -9,6 +9,9 @@ A rule matches requests by host role (`entra`, `devops` - Azure DevOps' OIDC end
 The role `deploy` applies inside Kudu's background deployment instead of to a request: its
 path is matched against the site (`app` or `app/slot`), `delay` stretches the build step
 (handy to provoke a 409) and a `status` >= 400 fails the deployment with `body` as the error.
+The role `package` applies when a site fetches its `WEBSITE_RUN_FROM_PACKAGE` URL (path: the
+site): `drop` or a `status` >= 400 makes the download fail with that answer, as a storage
+account refusing or losing the request would.
 
 Rules come from `--faults FILE` (a JSON list of rules, or `{"faults": [...]}`), from
 `Emulator.faults.add(FaultRule(...))`, or from `POST /_emulator/faults` on the main port.
@@ -25,7 +28,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final, Literal, get_args
 
-Role = Literal["entra", "devops", "arm", "scm", "app", "deploy"]
+Role = Literal["entra", "devops", "arm", "scm", "app", "deploy", "package"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
 RULE_FIELDS: Final = frozenset(
     {

@@ -185,6 +185,18 @@ class IndexRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConnectionStringRecord:
+    """One of a site's connection strings (ARM's `ConnStringValueTypePair`)."""
+
+    value: str
+    type: str  # a ConnectionStringType name: Custom, SQLAzure, MySql, ...
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ConnectionStringRecord:
+        return cls(value=str(data["value"]), type=str(data["type"]))
+
+
+@dataclass(frozen=True, kw_only=True)
 class SiteRecord:
     """A function app or one of its deployment slots (a slot is a site of its own)."""
 
@@ -213,6 +225,7 @@ class SiteRecord:
     # config/slotConfigNames of an app (kept on the production site; None until first PUT)
     sticky_app_settings: tuple[str, ...] | None = None
     sticky_connection_strings: tuple[str, ...] | None = None
+    connection_strings: Mapping[str, ConnectionStringRecord] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -261,6 +274,10 @@ class SiteRecord:
             index=None if index is None else IndexRecord.from_json(index),
             sticky_app_settings=_optional_strings(data.get("sticky_app_settings")),
             sticky_connection_strings=_optional_strings(data.get("sticky_connection_strings")),
+            connection_strings={
+                str(name): ConnectionStringRecord.from_json(value)
+                for name, value in (data.get("connection_strings") or {}).items()
+            },
         )
 
 

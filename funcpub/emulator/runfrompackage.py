@@ -13,9 +13,7 @@ functions and the failure as the host's error, as on Azure.
 from __future__ import annotations
 
 import logging
-import os
 import shutil
-import stat
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -27,7 +25,7 @@ from funcpub.emulator.context import Context
 from funcpub.emulator.deployments import DeploymentFailedError, activate, extract
 from funcpub.emulator.records import IndexRecord, SiteRecord
 from funcpub.emulator.runtime import index_record
-from funcpub.emulator.sites import site_dir, utc_now, wwwroot
+from funcpub.emulator.sites import make_read_only, remove_tree, site_dir, utc_now, wwwroot
 from funcpub.emulator.tls import tls_files
 from funcpub.emulator.tokens import mint_access_token
 
@@ -77,7 +75,21 @@ def mount(context: Context, site: SiteRecord) -> None:
     _prune(packages, keep=release)
 
 
+def _injected_fault(context: Context, site: SiteRecord) -> None:
+    """A `package` fault rule: the download fails as the rule says."""
+    rule = context.faults.take("package", "GET", site.key, site.key)
+    if rule is None:
+        return
+    if rule.drop:
+        msg = "cannot download the package: ConnectionError"
+        raise PackageError(msg)
+    if rule.status is not None and rule.status >= 400:
+        msg = f"downloading the package answered HTTP {rule.status}"
+        raise PackageError(msg)
+
+
 def _download(context: Context, site: SiteRecord, url: str, folder: Path) -> Path:
+    _injected_fault(context, site)
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f".download-{uuid.uuid4().hex}.zip"
     headers = _identity_headers(context, site)
@@ -127,12 +139,7 @@ def _unpack(package: Path, release: Path) -> None:
         raise PackageError(str(error)) from None
     finally:
         package.unlink(missing_ok=True)
-    for root, dirs, files in os.walk(release):
-        for name in files:
-            Path(root, name).chmod(0o444)
-        for name in dirs:
-            Path(root, name).chmod(0o555)
-    release.chmod(0o555)
+    make_read_only(release)
 
 
 def _fail(context: Context, site: SiteRecord, message: str) -> None:
@@ -143,15 +150,7 @@ def _fail(context: Context, site: SiteRecord, message: str) -> None:
 
 
 def _prune(packages: Path, *, keep: Path) -> None:
-    """Delete every other package tree (made writable first)."""
+    """Delete every other package tree."""
     for entry in packages.iterdir():
-        if entry.resolve() == keep.resolve():
-            continue
-        for root, dirs, _ in os.walk(entry):
-            for name in dirs:
-                Path(root, name).chmod(stat.S_IRWXU)
-        if entry.is_dir():
-            entry.chmod(stat.S_IRWXU)
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
+        if entry.resolve() != keep.resolve():
+            remove_tree(entry)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from funcpub.connectionstrings import environment_name
 from funcpub.emulator.records import FunctionRecord, IndexRecord, SiteRecord
 from funcpub.emulator.sites import utc_now
 from funcpub.functionhost import (
@@ -105,7 +106,7 @@ class Runtimes:
     def _start(self, site: SiteRecord) -> IndexResult:
         content = self._content_of(site).resolve()
         function_host = FunctionHost(
-            content, app_settings=site.app_settings, python=None, worker_dir=self._worker()
+            content, app_settings=_environment(site), python=None, worker_dir=self._worker()
         )
         try:
             result = function_host.index()
@@ -145,3 +146,12 @@ class Runtimes:
             keys = list(self._running)
         for key in keys:
             self.stop(key)
+
+
+def _environment(site: SiteRecord) -> dict[str, str]:
+    """What the app sees: its app settings and its connection strings (by type prefix)."""
+    strings = {
+        environment_name(name, item.type): item.value
+        for name, item in site.connection_strings.items()
+    }
+    return {**strings, **site.app_settings}

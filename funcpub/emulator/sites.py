@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import os
 import re
 import secrets
+import shutil
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -225,3 +228,33 @@ def scm_host(site: SiteRecord) -> str:
 def truthy(value: str | None) -> bool:
     """App-setting booleans the way Kudu reads them (`true` / `1`)."""
     return (value or "").strip().lower() in ("true", "1")
+
+
+def has_storage(settings: Mapping[str, str]) -> bool:
+    """Whether the app names a storage account (`AzureWebJobsStorage`, or identity-based)."""
+    return any(
+        key.upper().replace(":", "__").startswith("AZUREWEBJOBSSTORAGE") and value.strip()
+        for key, value in settings.items()
+    )
+
+
+def make_read_only(tree: Path) -> None:
+    """Make every file and folder of `tree` read-only (Azure mounts packages read-only)."""
+    for root, dirs, files in os.walk(tree):
+        for name in files:
+            Path(root, name).chmod(0o444)
+        for name in dirs:
+            Path(root, name).chmod(0o555)
+    tree.chmod(0o555)
+
+
+def remove_tree(tree: Path) -> None:
+    """Delete a folder, read-only ones too (made writable first); a file is unlinked."""
+    if not tree.is_dir() or tree.is_symlink():
+        tree.unlink(missing_ok=True)
+        return
+    tree.chmod(stat.S_IRWXU)
+    for root, dirs, _ in os.walk(tree):
+        for name in dirs:
+            Path(root, name).chmod(stat.S_IRWXU)
+    shutil.rmtree(tree, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Fixtures of the build tests: the offline wheelhouse and apps whose requirements use it."""
+"""Fixtures of the build tests: apps whose requirements use the offline wheelhouse."""
 
 from __future__ import annotations
 
@@ -9,16 +9,26 @@ from pathlib import Path
 
 import pytest
 
-from tests.wheelhouse import build_wheelhouse
+from funcpub.emulator import Emulator
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "hello"
+# A remote-build app: imports alpha (and beta) and a native wheel; a plain requirements.txt.
+REQUIREMENTS = "azure-functions\nalpha\nfastgreet\n"
+ANSWER = "alpha and beta; compiled C says hello"
+FUNCTION_APP = """\
+import azure.functions as func
+
+import alpha
+import fastgreet
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="deps")
+def deps(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(f"{alpha.MESSAGE}; {fastgreet.greeting()}")
+"""
 MakeApp = Callable[..., Path]
-
-
-@pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The --find-links folder every build test installs from (no index is ever asked)."""
-    return build_wheelhouse(tmp_path_factory.mktemp("wheelhouse") / "wheels")
 
 
 @pytest.fixture
@@ -48,3 +58,25 @@ def make_app(tmp_path: Path, wheelhouse: Path, installer_env: None) -> MakeApp:
         return app
 
     return make
+
+
+@pytest.fixture
+def remote_app(make_app: MakeApp) -> Path:
+    """The example app importing alpha (and beta) and a native wheel; a plain requirements.txt."""
+    app = make_app(function_app=FUNCTION_APP)
+    (app / "requirements.txt").write_text(REQUIREMENTS, encoding="utf-8")
+    return app
+
+
+@pytest.fixture
+def offline(wheelhouse: Path) -> dict[str, str]:
+    """App settings that make the app's remote build install from the wheelhouse only."""
+    return {"PIP_NO_INDEX": "true", "PIP_FIND_LINKS": str(wheelhouse)}
+
+
+@pytest.fixture
+def client(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    """The CLI's environment points at `emulator`."""
+    for key, value in emulator.client_env().items():
+        monkeypatch.setenv(key, value)
+    yield emulator

@@ -7,23 +7,9 @@ import json
 import pytest
 
 from funcpub.cli import run
-from tests.e2e.conftest import MakeApp
+from tests.e2e.conftest import FUNCTION_APP, MakeApp
 
 pytestmark = [pytest.mark.emulator, pytest.mark.subprocess]
-
-FUNCTION_APP = """\
-import azure.functions as func
-
-import alpha
-import fastgreet
-
-app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
-
-
-@app.route(route="deps")
-def deps(req: func.HttpRequest) -> func.HttpResponse:
-    return func.HttpResponse(f"{alpha.MESSAGE}; {fastgreet.greeting()}")
-"""
 
 
 def test_publish_a_local_build_to_the_emulator(

@@ -7,7 +7,6 @@ offline wheelhouse through its own app settings (PIP_NO_INDEX, PIP_FIND_LINKS), 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,38 +15,13 @@ import requests
 from funcpub.emulator import Emulator
 from funcpub.emulator.records import PlanSku
 from tests.clirun import invoke
-from tests.e2e.conftest import MakeApp
-from tests.e2e.test_publish_local import FUNCTION_APP
+from tests.e2e.conftest import ANSWER, REQUIREMENTS
 
 pytestmark = [pytest.mark.emulator, pytest.mark.subprocess]
 
-REQUIREMENTS = "azure-functions\nalpha\nfastgreet\n"
-ANSWER = "alpha and beta; compiled C says hello"
 PACKAGES = ".python_packages/lib/site-packages"
 PLANTED_SAS = "sv=2022-11-02&sig=PLANTEDsasSIGNATURE0123456789"
 PLANTED_INDEX_PASSWORD = "planted-index-secret-42"
-
-
-@pytest.fixture
-def remote_app(make_app: MakeApp) -> Path:
-    """The example app importing alpha (and beta) and a native wheel; a plain requirements.txt."""
-    app = make_app(function_app=FUNCTION_APP)
-    (app / "requirements.txt").write_text(REQUIREMENTS, encoding="utf-8")
-    return app
-
-
-@pytest.fixture
-def offline(wheelhouse: Path) -> dict[str, str]:
-    """App settings that make the app's remote build install from the wheelhouse only."""
-    return {"PIP_NO_INDEX": "true", "PIP_FIND_LINKS": str(wheelhouse)}
-
-
-@pytest.fixture
-def client(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
-    """The CLI's environment points at `emulator`."""
-    for key, value in emulator.client_env().items():
-        monkeypatch.setenv(key, value)
-    yield emulator
 
 
 def test_publish_builds_remotely_by_default(
@@ -129,13 +103,16 @@ def test_an_unresolvable_requirement_fails_with_pips_error(
     assert client.site("failing-app").active_deployment is None
 
 
+@pytest.mark.parametrize("plan", ["EP1", "P1v3", "Y1"])  # every plan with slots (not FC1)
 def test_a_slot_builds_remotely_and_the_app_is_untouched(
     capsys: pytest.CaptureFixture[str],
     client: Emulator,
     remote_app: Path,
     offline: dict[str, str],
+    ca_bundle: str,
+    plan: PlanSku,
 ) -> None:
-    client.create_app("slotted-app", app_settings=offline)
+    client.create_app("slotted-app", app_settings=offline, plan=plan)
     client.create_slot("slotted-app", "staging")
     production = dict(client.site("slotted-app").app_settings)
     code, out, err = invoke(
@@ -149,6 +126,8 @@ def test_a_slot_builds_remotely_and_the_app_is_untouched(
     assert (staging.wwwroot / PACKAGES / "fastgreet").is_dir()
     assert client.site("slotted-app").app_settings == production
     assert client.site("slotted-app").active_deployment is None
+    answer = requests.get(f"{staging.app_url}/api/deps", verify=ca_bundle, timeout=30)
+    assert answer.text == ANSWER
 
 
 def test_index_credentials_and_sas_urls_are_never_printed(

@@ -25,6 +25,17 @@ SITE = r"/sites/{app}$"
 SETTINGS_PUT = r"/sites/{app}/config/appsettings$"
 TOKEN = r"/oauth2/v2\.0/token$"
 E2E = "tests/e2e/test_deploy_emulator.py"
+REMOTE = "tests/e2e/test_publish_remote.py"
+PLANS = "tests/e2e/test_publish_plans.py"
+PUBLISH = "^/api/publish"
+FLEX_RECORD = r"^/api/deployments/[0-9a-f-]{36}$"
+FLEX: Mapping[str, Any] = {"plan": "FC1"}
+CONSUMPTION: Mapping[str, Any] = {"plan": "Y1"}
+# No setting to change before the upload: the first settings PUT is WEBSITE_RUN_FROM_PACKAGE's.
+SWITCH_ONLY: Mapping[str, Any] = {
+    "plan": "Y1",
+    "app_settings": {"SCM_DO_BUILD_DURING_DEPLOYMENT": "false"},
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +52,7 @@ class FaultCase:
     big: bool = False  # ship 8 MiB more, so that a dropped upload breaks mid-body
     delete_during_deployment: bool = False
     once: bool = False  # a 4xx: must not be retried
+    storage: bool = False  # a Linux Consumption app whose storage account is Azurite
     covered_by: str | None = None  # an existing test that injects this fault
 
 
@@ -265,6 +277,110 @@ FAULTS: tuple[FaultCase, ...] = (
         id="basic-auth-disabled",
         outcome="survived",
         covered_by=f"{E2E}::test_basic_auth_disabled_still_deploys_with_bearer",
+    ),
+    FaultCase(
+        id="zipdeploy-429-retry-after",
+        rules=(scm("POST", "^/api/zipdeploy", status=429, headers={"Retry-After": "1"}),),
+        outcome="survived",
+    ),
+    # --- Flex Consumption: OneDeploy --------------------------------------------------------
+    *(
+        FaultCase(
+            id=f"flex-publish-{status}-once",
+            rules=(scm("POST", PUBLISH, status=status, headers=headers),),
+            outcome="survived",
+            app=FLEX,
+        )
+        for status, headers in ((503, {}), (429, {"Retry-After": "1"}))
+    ),
+    FaultCase(
+        id="flex-publish-409-twice",
+        rules=(scm("POST", PUBLISH, status=409, body=IN_PROGRESS, times=2),),
+        outcome="survived",
+        app=FLEX,
+    ),
+    FaultCase(
+        id="flex-record-404-right-after-the-202",
+        rules=(scm("GET", FLEX_RECORD, status=404, times=3),),
+        outcome="survived",
+        app=FLEX,
+    ),
+    FaultCase(
+        id="flex-publish-503-always",
+        rules=(scm("POST", PUBLISH, status=503, **FOREVER),),
+        outcome="failed",
+        code=6,
+        words="refused the zip: HTTP 503",
+        app=FLEX,
+    ),
+    FaultCase(
+        id="flex-publish-409-beyond-the-budget",
+        rules=(scm("POST", PUBLISH, status=409, body=IN_PROGRESS, **FOREVER),),
+        outcome="failed",
+        code=6,
+        words="another deployment is still running",
+        app=FLEX,
+    ),
+    FaultCase(
+        id="flex-record-404-beyond-the-grace",
+        rules=(scm("GET", FLEX_RECORD, status=404, **FOREVER),),
+        outcome="failed",
+        code=6,
+        words="does not exist",
+        app=FLEX,
+    ),
+    FaultCase(
+        id="flex-deployment-fails-with-a-log",
+        rules=(FaultRule(role="deploy", status=500, body="Injected: the Flex build failed."),),
+        outcome="failed",
+        code=6,
+        words="Injected: the Flex build failed.",
+        app=FLEX,
+    ),
+    # --- remote build (Oryx) ------------------------------------------------------------------
+    FaultCase(
+        id="remote-build-pip-fails",
+        outcome="failed",
+        code=6,
+        covered_by=f"{REMOTE}::test_an_unresolvable_requirement_fails_with_pips_error",
+    ),
+    FaultCase(
+        id="flex-remote-build-pip-fails",
+        outcome="failed",
+        code=6,
+        covered_by=f"{PLANS}::test_a_failing_flex_remote_build_quotes_pip",
+    ),
+    FaultCase(
+        id="consumption-remote-build-without-storage",
+        outcome="failed",
+        code=6,
+        covered_by=f"{PLANS}::test_consumption_without_storage_fails_the_remote_build",
+    ),
+    # --- Linux Consumption: run from package (the app's storage is Azurite) -------------------
+    FaultCase(
+        id="run-from-package-settings-put-500-once",
+        rules=(arm("PUT", SETTINGS_PUT, status=500),),
+        outcome="survived",
+        app=SWITCH_ONLY,
+        storage=True,
+    ),
+    FaultCase(
+        id="run-from-package-settings-put-500-after-the-upload",
+        rules=(arm("PUT", SETTINGS_PUT, status=500, **FOREVER),),
+        outcome="failed",
+        code=6,
+        words="(no settings were changed); the uploaded package 20",
+        app=SWITCH_ONLY,
+        storage=True,
+    ),
+    FaultCase(
+        id="run-from-package-download-refused-on-the-site",
+        rules=(FaultRule(role="package", status=403, **FOREVER),),
+        outcome="failed",
+        code=6,
+        words="downloading the package answered HTTP 403\n(settings already changed in Azure:",
+        app=CONSUMPTION,
+        storage=True,
     ),
     # --- tracking the deployment ------------------------------------------------------------
     FaultCase(

@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +29,7 @@ from funcpub.deploy import deploy
 from funcpub.deploy.timing import Backoff, Timing
 from funcpub.emulator import Emulator, FaultRule
 from funcpub.emulator.records import site_key
+from tests.azurite_fixtures import Azurite
 from tests.reliability.fault_matrix import FAULTS, FaultCase
 from tests.reliability.helpers import (
     HELLO,
@@ -57,8 +59,9 @@ RELIABLE = Timing(
     request_timeout=1.0,
     upload_timeout=1.0,
 )
-RUN_HERE = [case for case in FAULTS if case.covered_by is None]
-SITE_ROLES = ("scm", "app", "deploy")
+RUN_HERE = [case for case in FAULTS if case.covered_by is None and not case.storage]
+ON_STORAGE = [case for case in FAULTS if case.storage]
+SITE_ROLES = ("scm", "app", "deploy", "package")
 
 
 @pytest.fixture(autouse=True)
@@ -98,8 +101,36 @@ def test_fault(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
 ) -> None:
-    emulator, name = shared_emulator, case.id
-    before = dict(emulator.create_app(name, **case.app).app_settings)
+    run_case(case, shared_emulator, case.app, capsys, monkeypatch, tmp_path)
+
+
+@pytest.mark.azurite
+@pytest.mark.parametrize("case", ON_STORAGE, ids=[case.id for case in ON_STORAGE])
+def test_run_from_package_fault(
+    case: FaultCase,
+    storage_emulator: Emulator,
+    azurite: Azurite,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Linux Consumption with a package built here: Azurite is the app's storage account."""
+    storage = {"AzureWebJobsStorage": azurite.connection_string}
+    app = {**case.app, "app_settings": {**case.app.get("app_settings", {}), **storage}}
+    run_case(case, storage_emulator, app, capsys, monkeypatch, tmp_path)
+
+
+def run_case(
+    case: FaultCase,
+    emulator: Emulator,
+    app: Mapping[str, Any],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Publish to a new app `case.id` with the row's faults injected; judge the outcome."""
+    name = case.id
+    before = dict(emulator.create_app(name, **app).app_settings)
     app_dir = copy_app(HELLO, tmp_path / "app")
     if case.big:
         (app_dir / "assets").mkdir()
@@ -141,7 +172,11 @@ def check_survived(
     assert code == 0, err
     result = json.loads(out)
     site = emulator.site(name)
-    assert result["deployment_id"] == site.active_deployment
+    package_url = site.app_settings.get("WEBSITE_RUN_FROM_PACKAGE", "")
+    if site.plan == "Y1":  # run from package: the package's blob is the deployment
+        assert f"/function-releases/{result['deployment_id']}?" in package_url
+    else:
+        assert result["deployment_id"] == site.active_deployment
     assert tree_contents(site.wwwroot.resolve()) == zip_contents(package)
     assert sorted(f["name"] for f in result["functions"]) == ["health", "hello"]
 

@@ -30,7 +30,9 @@ from funcpub.package import Artifact, write_zip
 from funcpub.plan import Plan, make_plan
 from funcpub.project import FunctionProject
 from funcpub.validate import validate
+from tests.azurite_fixtures import Azurite
 from tests.reliability.helpers import HELLO, copy_app, deployments
+from tests.wheelhouse import PURE_BACKEND, write_sdist
 
 pytestmark = [pytest.mark.emulator, pytest.mark.subprocess]
 SIGNALS = [signal.SIGINT, signal.SIGTERM]
@@ -47,7 +49,9 @@ class Finished:
 class Child:
     """`python -m funcpub publish ...` with its own TMPDIR, against the emulator."""
 
-    def __init__(self, emulator: Emulator, tmp_path: Path, app: str, app_dir: Path) -> None:
+    def __init__(
+        self, emulator: Emulator, tmp_path: Path, app: str, app_dir: Path, *options: str
+    ) -> None:
         self.tmp = tmp_path / "child-tmp"
         self.tmp.mkdir(exist_ok=True)
         self.env: Mapping[str, str] = {
@@ -59,7 +63,8 @@ class Child:
             "NO_COLOR": "1",
             "COLUMNS": "200",
         }
-        argv = [sys.executable, "-m", "funcpub", "publish", app, str(app_dir), "--build", "none"]
+        argv = [sys.executable, "-m", "funcpub", "publish", app, str(app_dir)]
+        argv += options or ("--build", "none")
         self.process = subprocess.Popen(
             argv,
             env=self.env,
@@ -157,6 +162,87 @@ def test_interrupted_while_polling(
     while shared_emulator.site(name).active_deployment != deployment_id:
         assert time.monotonic() < deadline, "the deployment went on after the interrupt"
         time.sleep(0.1)
+
+
+def test_interrupted_while_the_remote_build_runs(
+    shared_emulator: Emulator, tmp_path: Path, wheelhouse: Path
+) -> None:
+    """Ctrl-C while Oryx builds: the deployment goes on in Azure, and funcpub says where."""
+    name = "remote-sigint"
+    offline = {"PIP_NO_INDEX": "true", "PIP_FIND_LINKS": str(wheelhouse)}
+    site = shared_emulator.create_app(name, app_settings=offline)
+    shared_emulator.faults.add(FaultRule(role="deploy", site=name, delay=1.5))
+    child = Child(shared_emulator, tmp_path, name, HELLO, "--build", "remote")
+    line = child.wait_for("waiting for deployment")
+    deployment_id = line.split("waiting for deployment", 1)[1].strip()
+    child.process.send_signal(signal.SIGINT)
+    result = child.finish()
+    assert_interrupted(result, child)
+    assert f"interrupted while deployment {deployment_id} was running" in result.err
+    assert "it goes on in Azure" in result.err
+    assert f"hint: follow it at {site.scm_url}/api/deployments/{deployment_id}" in result.err
+    assert "settings already changed in Azure: SCM_DO_BUILD_DURING_DEPLOYMENT" in result.err
+    deadline = time.monotonic() + 60
+    while shared_emulator.site(name).active_deployment != deployment_id:
+        assert time.monotonic() < deadline, "the remote build went on after the interrupt"
+        time.sleep(0.2)
+    built = shared_emulator.site(name).wwwroot / ".python_packages/lib/site-packages/azure"
+    assert (built / "functions").is_dir()
+
+
+@pytest.mark.azurite
+def test_interrupted_while_uploading_to_storage(
+    storage_emulator: Emulator, azurite: Azurite, tmp_path: Path
+) -> None:
+    """Linux Consumption: Ctrl-C during the blob upload leaves the app on its old package."""
+    name = "y1-upload-sigint"
+    settings = {
+        "AzureWebJobsStorage": azurite.connection_string,
+        "SCM_DO_BUILD_DURING_DEPLOYMENT": "false",
+    }
+    before = storage_emulator.create_app(name, plan="Y1", app_settings=settings).app_settings
+    app = copy_app(HELLO, tmp_path / "app")
+    (app / "assets").mkdir()
+    (app / "assets" / "big.bin").write_bytes(os.urandom(96 << 20))
+    child = Child(storage_emulator, tmp_path, name, app)
+    child.wait_for("to storage account")
+    child.process.send_signal(signal.SIGINT)
+    result = child.finish()
+    assert_interrupted(result, child)
+    message = f"error: interrupted while uploading the package to storage: {name} still runs its"
+    assert message in result.err, result.err
+    assert "hint: publish again (a partly uploaded blob is never used)" in result.err
+    assert storage_emulator.site(name).app_settings == before
+
+
+def slow_sdist(directory: Path) -> None:
+    """`slowpkg`, whose build backend takes a minute: a local build is sure to be in pip."""
+    backend = "import time\ntime.sleep(60)\n" + PURE_BACKEND.format(name="slowpkg", version="1")
+    files = {"slowpkg/__init__.py": "", "backend.py": backend}
+    write_sdist(directory, "slowpkg", "1", files)
+
+
+def test_interrupted_while_pip_installs(shared_emulator: Emulator, tmp_path: Path) -> None:
+    """Ctrl-C in a local build: nothing deployed, the project and the cache as they were."""
+    name = "pip-sigint"
+    site = shared_emulator.create_app(name)
+    app = copy_app(HELLO, tmp_path / "app")
+    slow_sdist(tmp_path)
+    requirements = f"--no-index\n--find-links {tmp_path}\nslowpkg\n"
+    (app / "requirements.txt").write_text(requirements, encoding="utf-8")
+    kept = app / ".python_packages" / "lib" / "site-packages" / "kept.txt"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("the user's own build", encoding="utf-8")
+    child = Child(shared_emulator, tmp_path, name, app, "--build", "local")
+    interrupted = interrupt(child, "building from source: slowpkg", signal.SIGINT)
+    assert_interrupted(interrupted, child)
+    assert "error: interrupted while building: no temporary file" in interrupted.err
+    assert "hint: nothing was uploaded and nothing was deployed" in interrupted.err
+    assert kept.read_text(encoding="utf-8") == "the user's own build"
+    assert [p.name for p in kept.parent.iterdir()] == ["kept.txt"]
+    cache = tmp_path / "cache" / "funcpub" / "deps"
+    assert [p.name for p in cache.iterdir()] == [], "no partial cache entry"
+    assert deployments(shared_emulator, site) == []
 
 
 def test_two_publishes_to_one_app_never_interleave(

@@ -10,7 +10,7 @@ import requests
 from funcpub.appsettings import ensure
 from funcpub.deploy.arm import ArmApp, SiteInfo, apply_changes
 from funcpub.deploy.auth import untrusted
-from funcpub.deploy.changes import ConcreteChange, CurrentConfig
+from funcpub.deploy.changes import ConcreteChange
 from funcpub.errors import DeployError
 from funcpub.requirements import has_credentials, mask_credentials
 
@@ -53,9 +53,6 @@ class Flaky(ArmApp):
 
     def site_config(self) -> dict[str, str]:
         return dict(self.config)
-
-    def current_config(self) -> CurrentConfig:
-        return CurrentConfig(app_settings=self.app_settings(), site_config=self.site_config())
 
     def replace_app_settings(self, settings: Any) -> None:
         if self.puts_left <= 0:

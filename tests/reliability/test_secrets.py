@@ -3,9 +3,14 @@
 Known values go into the environment (service principal, certificate password, storage
 connection string, pip index), local.settings.json, requirements.txt index URLs and the
 target app's settings. Then every command runs - validate, pack, publish --dry-run, publish to a
-served emulator, publish --emulator, a publish that fails to sign in, emulator create-app - with
-and without --json, and every byte it wrote is searched: stdout, stderr, log records, the zips,
-the JSON documents and the files the app got in Azure. Tokens are searched by their shape.
+served emulator, publish --emulator, a publish that fails to sign in, emulator create-app,
+settings diff, push and undo - with and without --json, and every byte it wrote is searched:
+stdout, stderr, log records, the zips, the JSON documents, the undo record and the files the app
+got in Azure. Tokens are searched by their shape.
+Remote builds are in it (an app whose PIP_INDEX_URL setting holds a password; a requirements
+index credential refused for a remote build by FP209), and Linux Consumption's run from package
+(the storage account key and every package SAS). Docker builds' index credentials are checked
+by tests/e2e/test_docker_build.py::test_secrets_stay_out_of_the_output_and_the_image.
 
 The emulator refusing wrong audiences, expired or forged tokens and Basic auth when the policy
 disallows it is tested in tests/emulator (test_arm.py::test_appservice_audience_is_refused_by_arm,
@@ -19,10 +24,12 @@ import json
 import logging
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from funcpub.emulator import Emulator
+from tests.azurite_fixtures import ACCOUNT_KEY, Azurite
 from tests.reliability.helpers import (
     HELLO,
     ROOT,
@@ -61,6 +68,20 @@ APP_SETTINGS = {
     "PACKAGE_SAS": "https://acct.blob.core.windows.net/c/app.zip?sv=2022&sig=PLANTED-app-sas",
     "UPSTREAM": "https://svc:PLANTED-app-url-password@api.invalid/",
 }
+REMOTE_INDEX_PASSWORD = "PLANTED-remote-index-password"
+
+
+def remote_build_settings(wheelhouse: Path) -> dict[str, str]:
+    """An app whose remote build (Oryx's pip) has a password in its index URL; offline."""
+    return {
+        **APP_SETTINGS,
+        "PIP_INDEX_URL": f"http://deployer:{REMOTE_INDEX_PASSWORD}@127.0.0.1:9/simple",
+        "PIP_FIND_LINKS": str(wheelhouse),
+        "PIP_RETRIES": "0",
+        "PIP_TIMEOUT": "2",
+    }
+
+
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+")
 
 
@@ -83,6 +104,7 @@ def planted_values(emulator: Emulator, app: str) -> set[str]:
         *LOCAL_VALUES.values(),
         "PLANTED-local-db-password",
         INDEX_PASSWORD,
+        REMOTE_INDEX_PASSWORD,
         *APP_SETTINGS.values(),
         "PLANTED-app-url-password",
         emulator.client_secret,
@@ -105,15 +127,20 @@ def test_no_secret_appears_anywhere(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
+    wheelhouse: Path,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     emulator = shared_emulator
     emulator.create_app("secret-app", app_settings=APP_SETTINGS)
+    emulator.create_app("secret-remote", app_settings=remote_build_settings(wheelhouse))
     app = planted_app(tmp_path)
+    # A remote build needs its requirements as written (FP209 refuses credentials in them).
+    remote_app = copy_app(app, tmp_path / "remote-app")
+    (remote_app / "requirements.txt").write_text("azure-functions\n", encoding="utf-8")
     use_emulator(emulator, monkeypatch)
     for key, value in PLANTED_ENV.items():
         monkeypatch.setenv(key, value)
-    secrets = planted_values(emulator, "secret-app")
+    secrets = planted_values(emulator, "secret-app") | planted_values(emulator, "secret-remote")
     publish = ["publish", "secret-app", str(app), "--build", "none"]
     runs: dict[str, Outcome] = {}
     for json_flag in ([], ["--json"]):
@@ -127,21 +154,31 @@ def test_no_secret_appears_anywhere(
         runs[f"publish{tag}"] = invoke(
             capsys, *publish, "-o", str(tmp_path / f"publish{tag}.zip"), *json_flag
         )
+        runs[f"publish-remote-build{tag}"] = invoke(
+            capsys, "publish", "secret-remote", str(remote_app), "-o",
+            str(tmp_path / f"remote{tag}.zip"), *json_flag,
+        )  # fmt: skip
+    runs |= _settings_runs(capsys, app, secrets)
     runs["publish-embedded-emulator"] = invoke(
         capsys, "publish", "embedded-app", str(app), "--build", "none", "--emulator", "--json",
     )  # fmt: skip
     runs["emulator-create-app"] = invoke(
         capsys, "emulator", "create-app", "created-app", "--data-dir", str(tmp_path / "data")
     )
+    runs["publish-remote-with-index-credentials"] = invoke(
+        capsys, "publish", "secret-remote", str(app)
+    )
     monkeypatch.setenv("AZURE_CLIENT_SECRET", "PLANTED-wrong-client-secret")
     runs["publish-refused"] = invoke(capsys, *publish)
 
-    expected = {"publish-refused": 7, "validate": 0, "validate-json": 0}
+    expected = {"publish-refused": 7, "publish-remote-with-index-credentials": 3}
     for name, outcome in runs.items():
         assert outcome.code == expected.get(name, 0), f"{name}: {outcome.err}"
         assert leaks(outcome.text, secrets) == [], f"{name} printed a secret"
     assert "FP209" in runs["validate"].out, "the index password is reported, masked"
-    for name in ("dry-run-json", "publish-json", "pack-json", "validate-json"):
+    assert "error FP209" in runs["publish-remote-with-index-credentials"].out
+    assert "Successfully installed" in runs["publish-remote-build"].err, "Oryx's pip ran"
+    for name in ("dry-run-json", "publish-json", "pack-json", "validate-json", "settings-push"):
         json.loads(runs[name].out)  # each --json document is whole
     logged = "\n".join(
         record.getMessage()
@@ -153,8 +190,72 @@ def test_no_secret_appears_anywhere(
         contents = zip_contents(package)
         assert "local.settings.json" not in contents
         assert leaks(b"\n".join(contents.values()).decode("utf-8", "replace"), secrets) == []
-    deployed = tree_contents(emulator.site("secret-app").wwwroot.resolve())
-    assert leaks(b"\n".join(deployed.values()).decode("utf-8", "replace"), secrets) == []
+    for name in ("secret-app", "secret-remote"):
+        deployed = tree_contents(emulator.site(name).wwwroot.resolve())
+        text = b"\n".join(deployed.values()).decode("utf-8", "replace")
+        assert leaks(text, secrets) == [], f"{name}'s files hold a secret"
+
+
+@pytest.mark.azurite
+def test_the_package_sas_and_the_account_key_appear_nowhere(
+    storage_emulator: Emulator,
+    azurite: Azurite,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """Linux Consumption run from package: the storage key and each package's SAS stay hidden."""
+    caplog.set_level(logging.DEBUG)
+    settings = {**APP_SETTINGS, "AzureWebJobsStorage": azurite.connection_string}
+    storage_emulator.create_app("secret-y1", plan="Y1", app_settings=settings)
+    app = planted_app(tmp_path)
+    use_emulator(storage_emulator, monkeypatch)
+    texts, signatures = [], set()
+    for json_flag in ([], ["--json"]):
+        outcome = invoke(
+            capsys, "publish", "secret-y1", str(app), "--build", "none",
+            "-o", str(tmp_path / f"y1{len(json_flag)}.zip"), *json_flag,
+        )  # fmt: skip
+        assert outcome.code == 0, outcome.err
+        texts.append(outcome.text)
+        url = storage_emulator.site("secret-y1").app_settings["WEBSITE_RUN_FROM_PACKAGE"]
+        signatures |= {urlsplit(url).query, parse_qs(urlsplit(url).query)["sig"][0]}
+    secrets = planted_values(storage_emulator, "secret-y1") | signatures | {ACCOUNT_KEY}
+    # The emulated site fetching its package is Azure's side: its request threads are not funcpub.
+    logged = [
+        f"{record.name}: {record.getMessage()}"
+        for record in caplog.records
+        if "process_request_thread" not in (record.threadName or "")
+    ]
+    assert any("function-releases" in text for text in logged), "the upload was logged"
+    for text in (*texts, *logged):
+        assert leaks(text, secrets) == [], text
+    for package in tmp_path.glob("y1*.zip"):
+        contents = b"\n".join(zip_contents(package).values()).decode("utf-8", "replace")
+        assert leaks(contents, secrets) == []
+
+
+def _settings_runs(
+    capsys: pytest.CaptureFixture[str], app: Path, secrets: set[str]
+) -> dict[str, Outcome]:
+    """`settings diff`, `push` (local.settings.json: Values and ConnectionStrings) and `undo`;
+    the undo record holds none of the planted values either."""
+    push = ["settings", "push", "secret-app", str(app), "--publish-local-settings"]
+    undo = ["settings", "undo", "secret-app", str(app)]
+    runs: dict[str, Outcome] = {}
+    for json_flag in ([], ["--json"]):
+        tag = "-json" if json_flag else ""
+        runs[f"settings-diff{tag}"] = invoke(
+            capsys, "settings", "diff", "secret-app", str(app), *json_flag
+        )
+        runs[f"settings-push-dry-run{tag}"] = invoke(capsys, *push, "--dry-run", *json_flag)
+    runs["settings-push"] = invoke(capsys, *push, "--json")
+    record = Path(json.loads(runs["settings-push"].out)["undo_record"])
+    assert leaks(record.read_text(encoding="utf-8"), secrets) == [], "the undo record leaks"
+    runs["settings-undo-dry-run"] = invoke(capsys, *undo, "--dry-run")
+    runs["settings-undo"] = invoke(capsys, *undo, "--json")
+    return runs
 
 
 FORBIDDEN = re.compile(

@@ -28,7 +28,7 @@ from funcpub.errors import ConfigError
 from funcpub.masking import MASK, secret_values, short_hash, shown_value
 from funcpub.options import AppSetting, resolve_options
 from funcpub.settingrules import local_only_reason, value_problem, worker_indexing_warning
-from funcpub.settingsdiff import diff_settings
+from funcpub.settingsdiff import RemoteSettings, diff_settings
 from funcpub.settingsfiles import SettingsFile, parse_dotenv, read_settings_file
 from funcpub.strategies.local import NO_REMOTE_BUILD
 
@@ -254,15 +254,6 @@ def test_encrypted_local_settings_are_refused(tmp_path: Path) -> None:
     path.write_text('{"IsEncrypted": true, "Values": {"A": "xx"}}', encoding="utf-8")
     with pytest.raises(ConfigError, match="encrypted"):
         read_settings_file(path)
-
-
-def test_connection_strings_are_noted(tmp_path: Path) -> None:
-    path = tmp_path / "local.settings.json"
-    data = {"Values": {"A": "1"}, "ConnectionStrings": {"Db": "Server=x;Password=planted"}}
-    path.write_text(json.dumps(data), encoding="utf-8")
-    settings = read_settings_file(path)
-    assert settings.notes
-    assert "planted" not in " ".join(settings.notes)
 
 
 # --- planning -----------------------------------------------------------------------------
@@ -558,11 +549,17 @@ def test_diff_statuses_and_actions() -> None:
         "AzureWebJobsStorage": "DefaultEndpointsProtocol=https;AccountKey=k",
         "ONLY_AZURE": KV,
     }
-    diff = diff_settings(
-        app="my-app",
-        azure=azure,
+    remote = RemoteSettings(
+        display="my-app",
+        app_settings=azure,
         sticky=frozenset({"FLAG"}),
+        connection_strings={},
+        sticky_connection_strings=frozenset(),
+    )
+    diff = diff_settings(
+        remote,
         wanted=user_values((), files),
+        wanted_connection_strings={},
         planned=planned,
         model="v2",
     )

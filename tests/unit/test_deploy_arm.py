@@ -20,7 +20,7 @@ from funcpub.deploy.arm import (
     parse_site,
     resolve_subscription,
 )
-from funcpub.deploy.changes import ConcreteChange, CurrentConfig
+from funcpub.deploy.changes import ConcreteChange
 from funcpub.errors import ConfigError, DeployError
 
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -207,9 +207,6 @@ class FakeApp(ArmApp):
 
     def site_config(self) -> dict[str, str]:
         return dict(self.config)
-
-    def current_config(self) -> CurrentConfig:
-        return CurrentConfig(app_settings=self.app_settings(), site_config=self.site_config())
 
     def replace_app_settings(self, settings: Any) -> None:
         self.puts.append(dict(settings))

@@ -140,6 +140,31 @@ def test_lasting_host_errors_fail_early_quoting_them() -> None:
     assert fake.time == 4  # three looks, not the whole 30 s
 
 
+@pytest.mark.parametrize(
+    ("error", "hint"),
+    [
+        (MODULE_ERROR, "a missing dependency or an import error"),
+        (
+            "Failed to run from package WEBSITE_RUN_FROM_PACKAGE: downloading the package"
+            " answered HTTP 403",
+            "the app could not fetch the package its WEBSITE_RUN_FROM_PACKAGE names",
+        ),
+    ],
+    ids=["import-error", "package-download"],
+)
+def test_the_hint_fits_the_host_error(error: str, hint: str) -> None:
+    broken = HostStatus(state="Error", errors=(error,))
+    with pytest.raises(DeployError) as info:
+        verify_functions(
+            "app",
+            ["hello"],
+            observe=observations(look(host=broken)),
+            timing=TIMING,
+            clock=FakeClock().clock,
+        )
+    assert (info.value.hint or "").startswith(hint)
+
+
 def test_an_old_host_error_that_clears_is_forgiven() -> None:
     found = verify_functions(
         "app",

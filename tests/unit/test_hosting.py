@@ -50,7 +50,18 @@ def test_delivery_table_names_every_plan_and_windows() -> None:
     assert table["Elastic Premium (EP1-EP3)"].startswith("Kudu zipdeploy")
     assert table["Windows (any plan)"].startswith("refused")
     remote = dict(delivery_table("remote"))
-    assert "Oryx" in remote["Linux Consumption (Y1)"]
+    assert remote["Linux Consumption (Y1)"] == (
+        "Kudu zipdeploy: POST /api/zipdeploy?isAsync=true (Oryx builds on the SCM site, which"
+        " stores the result in the app's storage)"
+    )
+    assert remote["Flex Consumption (FC1)"] == (
+        "OneDeploy: POST /api/publish?RemoteBuild=true (Entra bearer token only; the worker,"
+        " build and package settings are not set on Flex)"
+    )
+    for plan in ("Elastic Premium (EP1-EP3)", "Dedicated (App Service plan)"):
+        assert remote[plan] == (
+            "Kudu zipdeploy: POST /api/zipdeploy?isAsync=true (Oryx builds on the SCM site)"
+        )
 
 
 def account(settings: dict[str, str], identities: dict[str, str] | None = None) -> StorageAccount:
