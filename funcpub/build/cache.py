@@ -56,6 +56,7 @@ class CachePolicy:
 
     use: bool = True
     refresh: bool = False
+    refreshed_by: str = "--refresh"  # what asked for the refresh (docker's `--pull` implies it)
     ttl: float = DEFAULT_TTL  # seconds before a build of open requirements is resolved again
 
 
@@ -69,7 +70,8 @@ class CachedEntry:
     installed: tuple[str, ...]
     built_from_source: tuple[str, ...]
     warnings: tuple[str, ...]
-    describes: str  # installer and target, for `funcpub cache list`
+    describes: str  # strategy environment and target, for `funcpub cache list`
+    image: str | None = None  # the image a docker build ran in
     size: int = 0  # bytes on disk (filled in by `list_entries`)
 
 
@@ -128,7 +130,7 @@ def _fresh_entry(
         return None
     age = time.time() - entry.created
     if policy.refresh:
-        reporter.step("dependencies: --refresh, resolving them again")
+        reporter.step(f"dependencies: {policy.refreshed_by}, resolving them again")
         return None
     if not entry.exact and not key.hashed and age > policy.ttl:
         reporter.step(
@@ -168,6 +170,7 @@ def _store(
             built_from_source=result.built_from_source,
             warnings=result.warnings,
             describes=describes,
+            image=result.image,
         )
         _write_json(incoming / ENTRY_FILE, _entry_json(entry))
         _swap(incoming, folder)
@@ -189,6 +192,7 @@ def _result(folder: Path, entry: CachedEntry) -> BuildResult:
         installed=entry.installed,
         built_from_source=entry.built_from_source,
         warnings=entry.warnings,
+        image=entry.image,
         files=_read_files(folder),
     )
 
@@ -244,6 +248,7 @@ def read_entry(folder: Path) -> CachedEntry | None:
             built_from_source=tuple(data["built_from_source"]),
             warnings=tuple(data["warnings"]),
             describes=str(data["describes"]),
+            image=None if data.get("image") is None else str(data["image"]),
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -259,6 +264,7 @@ def _entry_json(entry: CachedEntry) -> dict[str, Any]:
         "built_from_source": list(entry.built_from_source),
         "warnings": list(entry.warnings),
         "describes": entry.describes,
+        "image": entry.image,
     }
 
 

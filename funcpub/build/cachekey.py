@@ -2,8 +2,9 @@
 
 The key covers the normalized requirements (every `-r`/`-c` include, comments and blank lines
 dropped, lines sorted), the content of local archives they name, the listing of local
-`--find-links` folders, the installer and its version, its `PIP_*`/`UV_*` settings (hashed:
-they may hold index credentials), the target platform, the build strategy and funcpub's
+`--find-links` folders, the `PIP_*`/`UV_*` settings (hashed: they may hold index credentials),
+the target platform, the build strategy, what it installs with (its `BuildEnvironment`: the
+local installer and its version, or the docker build's image and network) and funcpub's
 version. A requirement on a local folder (`-e .`, `./mypkg`) has no such key: its content
 changes without the requirements changing, so those builds are never cached.
 
@@ -16,7 +17,6 @@ with `--hash`, as `funcpub lock` writes) or a build whose every distribution is 
 from __future__ import annotations
 
 import hashlib
-import importlib.metadata
 import json
 import os
 import shlex
@@ -32,9 +32,9 @@ from packaging.version import InvalidVersion, Version
 
 from funcpub import __version__
 from funcpub.requirements import Entry, logical_lines, scan_requirements
-from funcpub.strategies.base import BuildRequest
+from funcpub.strategies.base import BuildEnvironment, BuildRequest
 
-KEY_FORMAT: Final = 1
+KEY_FORMAT: Final = 2  # 2: the strategy's environment (installer or image)
 # Installer settings that change how it runs, not what it installs.
 _NEUTRAL_SETTINGS: Final = frozenset(
     {"PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", "PIP_DISABLE_PIP_VERSION_CHECK", "PIP_PROGRESS_BAR",
@@ -61,7 +61,12 @@ class Uncacheable:
 
 
 def cache_key(
-    request: BuildRequest, *, root: Path, strategy: str, environ: Mapping[str, str]
+    request: BuildRequest,
+    *,
+    root: Path,
+    strategy: str,
+    environment: BuildEnvironment,
+    environ: Mapping[str, str],
 ) -> CacheKey | Uncacheable | None:
     """The key of the request's build; None when there are no requirements."""
     if request.requirements is None:
@@ -77,7 +82,7 @@ def cache_key(
         "format": KEY_FORMAT,
         "funcpub": __version__,
         "strategy": strategy,
-        "installer": [request.installer, _installer_version(request.installer)],
+        "environment": dict(environment.identity),
         "target": asdict(request.target),
         "requirements": files,
         "archives": _archives(scan.entries, top),
@@ -208,13 +213,6 @@ def _settings_digest(environ: Mapping[str, str]) -> str:
         if name.startswith(("PIP_", "UV_")) and name not in _NEUTRAL_SETTINGS
     )
     return hashlib.sha256(json.dumps(settings).encode()).hexdigest()
-
-
-def _installer_version(installer: str) -> str:
-    try:
-        return importlib.metadata.version(installer)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
 
 
 def _all_hashed(lines: Iterable[str]) -> bool:

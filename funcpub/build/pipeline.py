@@ -7,13 +7,13 @@ Only `write_python_packages` changes the project, and only after everything pass
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
 
 from funcpub.build.base import BuildReporter, BuildResult
 from funcpub.build.cache import CachedBuild, CachePolicy, cached_build
@@ -25,10 +25,7 @@ from funcpub.options import Options, StrategyName
 from funcpub.package import DeflatedStore
 from funcpub.project import FunctionProject
 from funcpub.strategies import STRATEGIES, BuildRequest, BuildStrategy
-from funcpub.strategies.base import build_request
-
-# Strategies whose builds the dependency cache keeps (what they install depends only on the key).
-CACHED_STRATEGIES: Final[frozenset[StrategyName]] = frozenset({"local"})
+from funcpub.strategies.base import BuildEnvironment, build_request
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,31 +99,57 @@ def _dependencies(
     policy: CachePolicy,
     reporter: BuildReporter,
 ) -> Iterator[CachedBuild]:
-    """The strategy's build, from the dependency cache when it can be."""
+    """The strategy's build, from the dependency cache when it can be.
+
+    Strategies that install (local, docker) name their `BuildEnvironment`, which the key
+    includes; the others are never cached.
+    """
 
     def build(staging: Path) -> BuildResult:
         return strategy.build(request, root=root, staging=staging, reporter=reporter)
 
-    key = None
-    if policy.use and strategy.name in CACHED_STRATEGIES:
-        key = cache_key(request, root=root, strategy=strategy.name, environ=os.environ)
-    if isinstance(key, Uncacheable):
-        reporter.step(f"dependency cache not used: {key.reason}")
-    if not isinstance(key, CacheKey) or request.requirements is None:
+    cached = _cache_key(strategy, request, root=root, policy=policy, reporter=reporter)
+    if cached is None or request.requirements is None:
         staging = scratch / "staging"
         staging.mkdir()
         yield CachedBuild(result=build(staging))
         return
+    key, environment = cached
+    if environment.renewed is not None:
+        policy = dataclasses.replace(policy, refresh=True, refreshed_by=environment.renewed)
     requirements = root / request.requirements
     with cached_build(
         build,
         key,
         policy=policy,
-        describes=f"{request.installer}, {request.target.describe()}",
+        describes=environment.describes,
         exact=lambda result: exact_pins(requirements, result.installed),
         reporter=reporter,
     ) as built:
         yield built
+
+
+def _cache_key(
+    strategy: BuildStrategy,
+    request: BuildRequest,
+    *,
+    root: Path,
+    policy: CachePolicy,
+    reporter: BuildReporter,
+) -> tuple[CacheKey, BuildEnvironment] | None:
+    """The build's key and what it installs with; None when the build is not cached."""
+    if not policy.use or request.requirements is None:
+        return None
+    environment = strategy.environment(request, reporter)
+    if environment is None:
+        return None
+    key = cache_key(
+        request, root=root, strategy=strategy.name, environment=environment, environ=os.environ
+    )
+    if isinstance(key, Uncacheable):
+        reporter.step(f"dependency cache not used: {key.reason}")
+        return None
+    return None if key is None else (key, environment)
 
 
 def _write_back(root: Path, result: BuildResult, reporter: BuildReporter) -> None:

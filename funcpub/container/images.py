@@ -18,7 +18,7 @@ from typing import Any, Final
 import docker
 
 from funcpub.build.base import BuildReporter
-from funcpub.container.engine import engine_errors
+from funcpub.container.engine import connect, engine_errors
 from funcpub.container.spec import DOCKERFILE, PLATFORM, ImageSpec, image_command
 from funcpub.errors import ContainerError
 from funcpub.requirements import redact
@@ -38,6 +38,14 @@ def ensure_image(client: docker.DockerClient, spec: ImageSpec, reporter: BuildRe
         _build(client, spec, reporter)
     _check_platform(client, spec.tag)
     return spec.tag
+
+
+def image_id(spec: ImageSpec, reporter: BuildReporter) -> str:
+    """The engine's ID of a prebuilt image (pulled first when missing, or with `pull`)."""
+    with connect() as client:
+        ensure_image(client, spec, reporter)
+        with engine_errors(f"inspecting the image {spec.tag}"):
+            return str(client.images.get(spec.tag).id)
 
 
 def _exists(client: docker.DockerClient, tag: str) -> bool:

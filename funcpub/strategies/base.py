@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Protocol
@@ -27,6 +28,16 @@ class BuildRequest:
     installer: Installer
     requirements: str | None  # relpath of requirements.txt, None when the app has none
     docker: DockerSettings = field(default_factory=DockerSettings)  # docker builds only
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildEnvironment:
+    """What a build installs with besides the requirements and the target: the dependency cache
+    keys it (with them), so builds in different environments never share an entry."""
+
+    identity: Mapping[str, str]  # the installer and its version, the image, ...
+    describes: str  # for `funcpub cache list`
+    renewed: str | None = None  # why this run renews the environment (then the build runs again)
 
 
 def build_request(project: FunctionProject, options: Options) -> BuildRequest:
@@ -56,6 +67,11 @@ class BuildStrategy(Protocol):
 
     def settings(self) -> tuple[SettingChange, ...]:
         """App-setting changes this strategy needs on the target app."""
+
+    def environment(
+        self, request: BuildRequest, reporter: BuildReporter
+    ) -> BuildEnvironment | None:
+        """What the build of `request` installs with; None: its builds are not cached."""
 
     def build(
         self, request: BuildRequest, *, root: Path, staging: Path, reporter: BuildReporter

@@ -16,9 +16,9 @@ from typing import Literal
 
 from funcpub.appsettings import SettingChange
 from funcpub.build.base import BuildReporter, BuildResult
-from funcpub.container.spec import APP, PLATFORM, image_command, image_spec, install_argv
+from funcpub.container.spec import APP, PLATFORM, ImageSpec, image_command, image_spec, install_argv
 from funcpub.process import Command
-from funcpub.strategies.base import BuildRequest
+from funcpub.strategies.base import BuildEnvironment, BuildRequest
 from funcpub.strategies.local import NO_REMOTE_BUILD, checked_result, nothing_to_install
 
 
@@ -50,6 +50,21 @@ class DockerStrategy:
         """Keep Azure from rebuilding what the container built."""
         return (NO_REMOTE_BUILD,)
 
+    def environment(self, request: BuildRequest, reporter: BuildReporter) -> BuildEnvironment:
+        """The image and the network; `--pull` renews them.
+
+        An image built from a Dockerfile is known by its content-hashed tag, without the engine;
+        a prebuilt `--image` by the ID the engine has for it (pulled first when missing).
+        """
+        spec = image_spec(request.target.python_version, request.docker)
+        network = request.docker.network or "default"
+        image = _image_identity(spec, reporter)
+        return BuildEnvironment(
+            identity={"image": image, "network": network},
+            describes=f"docker {image} (network {network}), {request.target.describe()}",
+            renewed="--pull" if spec.pull else None,
+        )
+
     def build(
         self, request: BuildRequest, *, root: Path, staging: Path, reporter: BuildReporter
     ) -> BuildResult:
@@ -61,3 +76,11 @@ class DockerStrategy:
         image = install_in_container(request, root=root, staging=staging, reporter=reporter)
         checked = checked_result(request, staging, (), built_on_target=True)
         return dataclasses.replace(checked, image=image)
+
+
+def _image_identity(spec: ImageSpec, reporter: BuildReporter) -> str:
+    if not spec.prebuilt:
+        return spec.tag
+    from funcpub.container.images import image_id
+
+    return f"{spec.tag}@{image_id(spec, reporter)}"

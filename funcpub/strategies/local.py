@@ -9,6 +9,7 @@ tree must pass the binary check before anything ships.
 
 from __future__ import annotations
 
+import importlib.metadata
 import platform
 import shutil
 import sys
@@ -32,7 +33,13 @@ from funcpub.build.sources import (
 from funcpub.build.tools import failure_message, require_pip, run_step
 from funcpub.errors import BuildError
 from funcpub.process import Command, CommandResult
-from funcpub.strategies.base import PYTHON_PACKAGES, SITE_PACKAGES, STAGING, BuildRequest
+from funcpub.strategies.base import (
+    PYTHON_PACKAGES,
+    SITE_PACKAGES,
+    STAGING,
+    BuildEnvironment,
+    BuildRequest,
+)
 from funcpub.targets import TargetPlatform
 
 NO_REMOTE_BUILD = ensure(
@@ -81,6 +88,13 @@ def install_command(
     )
 
 
+def _installer_version(installer: str) -> str:
+    try:
+        return importlib.metadata.version(installer)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def _in_staging(argv: tuple[str, ...], staging: Path) -> tuple[str, ...]:
     """The planned argv with the staging placeholder replaced by the real folder."""
     prefix = STAGING + "/"
@@ -105,6 +119,14 @@ class LocalStrategy:
     def settings(self) -> tuple[SettingChange, ...]:
         """Keep Azure from rebuilding what was built here."""
         return (NO_REMOTE_BUILD,)
+
+    def environment(self, request: BuildRequest, reporter: BuildReporter) -> BuildEnvironment:
+        """The installer and its version."""
+        installer = request.installer
+        return BuildEnvironment(
+            identity={"installer": installer, "version": _installer_version(installer)},
+            describes=f"{installer}, {request.target.describe()}",
+        )
 
     def build(
         self, request: BuildRequest, *, root: Path, staging: Path, reporter: BuildReporter

@@ -30,6 +30,9 @@ class NoBuildStrategy:
         """Keep Azure from rebuilding the shipped dependencies."""
         return (NO_REMOTE_BUILD,)
 
+    def environment(self, request: BuildRequest, reporter: BuildReporter) -> None:
+        """Nothing is installed: the user's own `.python_packages` is not cached."""
+
     def build(
         self, request: BuildRequest, *, root: Path, staging: Path, reporter: BuildReporter
     ) -> BuildResult:

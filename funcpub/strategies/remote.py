@@ -39,6 +39,9 @@ class RemoteStrategy:
             remove("WEBSITE_RUN_FROM_PACKAGE", "a package URL would bypass the remote build"),
         )
 
+    def environment(self, request: BuildRequest, reporter: BuildReporter) -> None:
+        """Azure installs the requirements: nothing here is cached."""
+
     def build(
         self, request: BuildRequest, *, root: Path, staging: Path, reporter: BuildReporter
     ) -> BuildResult:

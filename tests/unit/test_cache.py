@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,7 @@ import pytest
 
 from funcpub import package
 from funcpub.build import cachekey
+from funcpub.build.base import NullReporter
 from funcpub.build.cache import DeflatedEntries
 from funcpub.build.cachekey import CacheKey, Uncacheable, cache_key, exact_pins
 from funcpub.cli.building import cache_policy
@@ -19,6 +20,7 @@ from funcpub.errors import BuildError, ConfigError
 from funcpub.ignore import IncludedFile, select_files
 from funcpub.package import write_zip
 from funcpub.strategies import BuildRequest
+from funcpub.strategies.local import LocalStrategy
 from funcpub.targets import target_platform
 
 
@@ -28,11 +30,21 @@ def request(requirements: str | None = "requirements.txt", **changes: str) -> Bu
     return BuildRequest(target=target, installer=installer, requirements=requirements)  # type: ignore[arg-type]
 
 
+def local_key(
+    build: BuildRequest, root: Path, environ: Mapping[str, str] | None = None
+) -> CacheKey | Uncacheable | None:
+    """The key of a local build of `build` (its environment: this machine's installer)."""
+    environment = LocalStrategy().environment(build, NullReporter())
+    return cache_key(
+        build, root=root, strategy="local", environment=environment, environ=environ or {}
+    )
+
+
 def key_of(
     root: Path, text: str, environ: dict[str, str] | None = None, **changes: str
 ) -> CacheKey:
     (root / "requirements.txt").write_text(text, encoding="utf-8")
-    key = cache_key(request(**changes), root=root, strategy="local", environ=environ or {})
+    key = local_key(request(**changes), root, environ)
     assert isinstance(key, CacheKey)
     return key
 
@@ -92,13 +104,13 @@ def test_a_local_folder_is_never_cached(tmp_path: Path) -> None:
     (tmp_path / "mypkg").mkdir()
     for text in ("./mypkg\n", "-e ./mypkg\n"):
         (tmp_path / "requirements.txt").write_text(text, encoding="utf-8")
-        key = cache_key(request(), root=tmp_path, strategy="local", environ={})
+        key = local_key(request(), tmp_path)
         assert isinstance(key, Uncacheable)
         assert "local folder" in key.reason
 
 
 def test_no_requirements_no_key(tmp_path: Path) -> None:
-    assert cache_key(request(None), root=tmp_path, strategy="local", environ={}) is None
+    assert local_key(request(None), tmp_path) is None
 
 
 def test_a_hashed_lock_is_exact(tmp_path: Path) -> None:
