@@ -7,6 +7,7 @@ from the offline wheelhouse.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -142,7 +143,8 @@ def test_the_image_is_built_once_and_reused(
         code, first = pack(capsys, app, base_image, "--dockerfile", str(dockerfile), "--no-smoke")
         assert code == 0, first
         assert "building the image funcpub-build:py3.11-" in first
-        code, second = pack(capsys, app, base_image, "--dockerfile", str(dockerfile), "--no-smoke")
+        again = ("--dockerfile", str(dockerfile), "--no-smoke", "--no-cache")  # no cache hit
+        code, second = pack(capsys, app, base_image, *again)
         assert code == 0, second
         assert "reusing the build image funcpub-build:py3.11-" in second
         assert "building the image" not in second
@@ -283,3 +285,87 @@ def test_without_a_local_python_the_smoke_import_runs_in_the_image(
     code, output = pack(capsys, app, base_image, "--smoke")
     assert code == 4, output
     assert "No module named 'not_installed'" in output
+
+
+MISS = "dependencies: not in the cache yet"
+HIT = "dependencies: from the cache"
+IN_CONTAINER = "installing dependencies in a linux/amd64 container"
+
+
+def test_a_second_docker_pack_comes_from_the_cache_without_the_engine(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    base_image: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = make_app("alpha")
+    code, first = pack(capsys, app, base_image, "--no-smoke")
+    assert code == 0, first
+    assert MISS in first
+    assert IN_CONTAINER in first
+    cold = (app.parent / "out.zip").read_bytes()
+    with monkeypatch.context() as unreachable:  # any use of the engine would fail (exit 5)
+        unreachable.setenv("DOCKER_HOST", f"unix://{app.parent / 'no-engine.sock'}")
+        code, second = pack(capsys, app, base_image, "--no-smoke")
+    assert code == 0, second
+    assert HIT in second
+    assert IN_CONTAINER not in second
+    assert "dependencies: alpha==1.0, beta==1.0" in second
+    assert (app.parent / "out.zip").read_bytes() == cold
+    code, fresh = pack(capsys, app, base_image, "--no-smoke", "--no-cache")
+    assert code == 0, fresh
+    assert IN_CONTAINER in fresh
+    assert HIT not in fresh
+    assert (app.parent / "out.zip").read_bytes() == cold
+    # A local build of the same requirements is another entry.
+    code, local = pack(capsys, app, base_image, "--no-smoke", "--build", "local")
+    assert code == 0, local
+    assert MISS in local
+    listed = run(["cache", "list"])
+    out = capsys.readouterr().out
+    assert listed == 0
+    assert "2 cached build(s)" in out
+    assert "    docker funcpub-build:py3.11-" in out
+    assert "(network none), Linux x86_64" in out
+    assert "    uv, Linux x86_64" in out
+
+
+def test_a_changed_dockerfile_or_image_builds_the_dependencies_again(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    base_image: str,
+    docker_client: docker.DockerClient,
+    tmp_path: Path,
+) -> None:
+    dockerfile = tmp_path / "Dockerfile"
+    marker = f"# dependency cache test {time.time_ns()}"
+    dockerfile.write_text(f"ARG BASE_IMAGE\nFROM ${{BASE_IMAGE}}\n{marker}\n", encoding="utf-8")
+    image = f"funcpub-cache-test:{time.time_ns()}"  # a prebuilt image's tag, moved below
+    docker_client.images.get(base_image).tag(image)
+    made = [image]
+    app = make_app("alpha")
+    try:
+        for args in (("--dockerfile", str(dockerfile)), ("--image", image)):
+            code, output = pack(capsys, app, base_image, "--no-smoke", *args)
+            assert code == 0, output
+            assert MISS in output
+            made += {w for w in output.split() if w.startswith("funcpub-build:")} - {image}
+            code, output = pack(capsys, app, base_image, "--no-smoke", *args)
+            assert HIT in output
+        dockerfile.write_text(dockerfile.read_text() + "RUN true\n", encoding="utf-8")
+        code, output = pack(capsys, app, base_image, "--no-smoke", "--dockerfile", str(dockerfile))
+        assert code == 0, output
+        assert MISS in output
+        assert "building the image funcpub-build:py3.11-" in output
+        made += {w for w in output.split() if w.startswith("funcpub-build:")}
+        # The same --image name on another image (a label changes its ID): a new entry.
+        docker_client.images.build(
+            fileobj=io.BytesIO(f"FROM {base_image}\nLABEL test={time.time_ns()}\n".encode()),
+            tag=image,
+        )
+        code, output = pack(capsys, app, base_image, "--no-smoke", "--image", image)
+        assert code == 0, output
+        assert MISS in output
+    finally:
+        for tag in made:
+            docker_client.images.remove(tag, force=True)
