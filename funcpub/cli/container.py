@@ -27,7 +27,10 @@ BaseImage = Annotated[
 ]
 Pull = Annotated[
     bool,
-    typer.Option("--pull", help="Docker builds: pull the base image (or --image) and rebuild."),
+    typer.Option(
+        "--pull",
+        help="Docker builds: pull the base image (or --image), rebuild it and the dependencies.",
+    ),
 ]
 Network = Annotated[
     str | None,

@@ -1,7 +1,7 @@
 """The dependency cache of docker builds: what keys them, and what a cached build gives back.
 
 An image built from a Dockerfile is known by its content-hashed tag, so none of this needs an
-engine (`--image` does: tests/e2e/test_docker_cache.py).
+engine (`--image` does: tests/e2e/test_docker_build.py).
 """
 
 from __future__ import annotations
