@@ -3,8 +3,9 @@
 For requirements with native code and no manylinux wheel (Core Tools' `--build-native-deps`), and
 for a pinned build environment. The image comes from funcpub's Dockerfile (or the user's, or a
 prebuilt one) and is reused while its inputs are unchanged (`funcpub.container`); then the local
-build's binary check runs. The container engine's client (the docker SDK) is imported only when
-a docker build runs, so other builds never load it.
+build's binary check runs. The dependency cache keys the build by its image and network, so a
+hit needs no engine (except to look up the ID of an `--image`). The container engine's client
+(the docker SDK) is imported only when the engine is used, so other builds never load it.
 """
 
 from __future__ import annotations
