@@ -84,6 +84,7 @@ def _deploy_options(choices: DeployChoices) -> DeployOptions:
         verify=choices.verify,
         timeout=choices.timeout,
         show_keys=choices.show_keys,
+        keep_undo=not choices.emulator,  # the emulator of this run is gone when it ends
     )
 
 

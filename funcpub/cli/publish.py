@@ -299,7 +299,7 @@ def plan_publish(request: PublishRequest, console: Console) -> tuple[Prepared, P
 def _warn_settings(plan: Plan, console: Console) -> None:
     """Settings a file asked for that are not published, and warnings about the settings."""
     for refused in plan.refused_settings:
-        console.warn(f"not publishing {refused.key} from {refused.source}: {refused.reason}")
+        console.warn(f"not publishing {refused.label} from {refused.source}: {refused.reason}")
     for warning in plan.warnings:
         console.warn(warning)
 

@@ -104,6 +104,7 @@ class DeployOptions:
     verify: bool = True  # wait for the planned functions to be indexed
     timeout: float = 900  # seconds for the deployment (Kudu build included)
     show_keys: bool = False  # function URLs with ?code=<key>
+    keep_undo: bool = True  # record the previous settings for `settings undo`
 
 
 class DeployReporter(DeliveryReporter, Protocol):
@@ -343,7 +344,7 @@ def _keep_undo_record(
     run: _Run, app: ArmApp, subscription: str, changes: Sequence[ConcreteChange]
 ) -> str | None:
     """The undo record of the settings step (not of a package switch: that is the code)."""
-    if not changes:
+    if not changes or not run.options.keep_undo:
         return None
     target = UndoTarget.of(run.profile.name, subscription, app.site)
     return keep_undo_record(run.reporter, target, changes, command="publish")

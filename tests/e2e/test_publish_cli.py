@@ -27,6 +27,15 @@ def test_publish_with_the_embedded_emulator(capsys: pytest.CaptureFixture[str]) 
     assert answers["health"]["body"] == '{"status": "ok"}'
 
 
+def test_the_embedded_emulator_offers_no_undo(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = invoke(
+        capsys, "publish", "hello-undo", str(EXAMPLE), "--build", "none", "--emulator"
+    )
+    assert code == 0, err
+    assert "changed SCM_DO_BUILD_DURING_DEPLOYMENT" in out  # settings did change
+    assert "settings undo" not in out + err  # but that emulator is gone after the run
+
+
 def test_dry_run_and_real_run_agree(
     capsys: pytest.CaptureFixture[str],
     emulator: Emulator,

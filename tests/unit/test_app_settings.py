@@ -513,6 +513,20 @@ def test_dry_run_shows_masked_local_settings(
         assert "only if the app has none" in out
 
 
+def test_a_refused_connection_string_is_named_as_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    app = tmp_path / "app"
+    shutil.copytree(HELLO, app, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+    local = {"Values": {}, "ConnectionStrings": {"Orders": "Server=localhost;Database=orders"}}
+    (app / "local.settings.json").write_text(json.dumps(local), encoding="utf-8")
+    argv = ["publish", "my-app", str(app), "--build", "none", "--dry-run"]
+    code = run([*argv, "--publish-local-settings"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "not publishing connection string Orders from local.settings.json" in err
+
+
 def test_publish_local_settings_needs_the_file(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
