@@ -85,6 +85,21 @@ def mask_credentials(text: str) -> str:
     return _USERINFO.sub(_mask_userinfo, text)
 
 
+def url_credentials(text: str) -> set[str]:
+    """What `mask_credentials` hides in `text`, as written and percent-decoded.
+
+    Values shorter than 4 characters (`user:x@`) are left out: hidden everywhere, they would
+    garble the output (`redact` still hides them in URLs).
+    """
+    found: set[str] = set()
+    for match in _USERINFO.finditer(text):
+        if _mask_userinfo(match) != match.group(0):
+            user, colon, password = match.group(2).partition(":")
+            secret = password if colon else user
+            found |= {value for value in (secret, unquote(secret)) if len(value) >= 4}
+    return found
+
+
 def _mask_userinfo(match: re.Match[str]) -> str:
     scheme, userinfo = match.group(1), match.group(2)
     user, colon, password = userinfo.partition(":")

@@ -15,6 +15,7 @@ import pytest
 
 from funcpub.container.engine import connect
 from funcpub.container.images import LABEL
+from funcpub.container.lifecycle import container_prefix
 from funcpub.errors import ContainerError
 
 BASE_IMAGE_ENV = "DOCKER_TEST_BASE_IMAGE"
@@ -50,15 +51,21 @@ def base_image(docker_client: docker.DockerClient) -> str:
     return image
 
 
-def funcpub_containers(client: docker.DockerClient) -> set[str]:
-    """Ids of every container funcpub made that still exists (running or not)."""
-    found = client.containers.list(all=True, filters={"label": f"{LABEL}=container"})
-    return {str(container.id) for container in found}
+def funcpub_containers(client: docker.DockerClient, pid: int | None = None) -> set[str]:
+    """Names of the build containers process `pid` (default: this one) made that still exist.
+
+    Only one process's: other test runs may use the same engine at the same time.
+    """
+    prefix = container_prefix(pid or os.getpid())
+    listed = client.containers.list(
+        all=True, filters={"label": f"{LABEL}=container", "name": prefix}
+    )
+    return {str(box.name) for box in listed if str(box.name).startswith(prefix)}
 
 
 @pytest.fixture
 def no_leftover_containers(docker_client: docker.DockerClient) -> Iterator[None]:
-    """The test must leave no funcpub container behind (listed before and after)."""
+    """The test must leave no build container of this process behind (listed before and after)."""
     before = funcpub_containers(docker_client)
     yield
     assert funcpub_containers(docker_client) == before

@@ -24,6 +24,9 @@ class BuildReporter(Protocol):
     def output(self, line: str) -> None:
         """One line a running command printed (already redacted)."""
 
+    def secret(self, value: str) -> None:
+        """Never print `value` (an index credential the build uses)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class BuildResult:
@@ -52,3 +55,6 @@ class NullReporter:
 
     def output(self, line: str) -> None:
         """Dropped."""
+
+    def secret(self, value: str) -> None:
+        """Dropped: nothing is printed."""

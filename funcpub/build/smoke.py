@@ -70,6 +70,9 @@ class _Collect:
     def output(self, line: str) -> None:
         self._lines.append(line)
 
+    def secret(self, value: str) -> None:
+        self._reporter.secret(value)
+
 
 def smoke_import(
     files: Iterable[IncludedFile],

@@ -100,6 +100,10 @@ class BuildProgress:
         else:
             self._console.status(line)
 
+    def secret(self, value: str) -> None:
+        """Never printed."""
+        self._console.secret(value)
+
 
 def smoke_mode(smoke: bool | None, options: Options) -> SmokeMode:
     """--smoke: required; --no-smoke: off; neither: the strategy's default."""

@@ -3,6 +3,8 @@
 An image built from a Dockerfile is tagged by a hash of the Dockerfile, its build arguments and
 the platform, so a second run with the same inputs reuses it; `pull` pulls the base image and
 builds again. Only the Dockerfile is sent as build context: nothing of the app is in any layer.
+An image that cannot be pulled (no registry, or only loaded locally) is used as the engine has
+it, with a warning; only a missing one is an error.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ import docker
 
 from funcpub.build.base import BuildReporter
 from funcpub.container.engine import connect, engine_errors
-from funcpub.container.spec import DOCKERFILE, PLATFORM, ImageSpec, image_command
+from funcpub.container.spec import (
+    BASE_IMAGE_ARG,
+    DOCKERFILE,
+    PLATFORM,
+    ImageSpec,
+    image_command,
+)
 from funcpub.errors import ContainerError
 from funcpub.requirements import redact
 
@@ -33,7 +41,7 @@ def ensure_image(client: docker.DockerClient, spec: ImageSpec, reporter: BuildRe
     if present:
         reporter.step(f"reusing the build image {spec.tag}")
     elif spec.prebuilt:
-        _pull(client, spec.tag, reporter)
+        _refresh(client, spec.tag, reporter)
     else:
         _build(client, spec, reporter)
     _check_platform(client, spec.tag)
@@ -68,8 +76,21 @@ def _pull(client: docker.DockerClient, reference: str, reporter: BuildReporter) 
         raise ContainerError(msg, hint=hint) from None
 
 
+def _refresh(client: docker.DockerClient, reference: str, reporter: BuildReporter) -> bool:
+    """Pull `reference`; when that fails, keep the engine's copy if it has one (False)."""
+    try:
+        _pull(client, reference, reporter)
+    except ContainerError as error:
+        if not _exists(client, reference):
+            raise
+        reporter.warn(f"{error.message}; using the image the engine has")
+        return False
+    return True
+
+
 def _build(client: docker.DockerClient, spec: ImageSpec, reporter: BuildReporter) -> None:
     assert spec.dockerfile is not None
+    pull = spec.pull and _refresh_base(client, spec, reporter)
     reporter.step(f"building the image {spec.tag} from {spec.dockerfile} ({PLATFORM})")
     reporter.command(shlex.join(image_command(spec)))
     tail: deque[str] = deque(maxlen=TAIL_LINES)
@@ -80,7 +101,7 @@ def _build(client: docker.DockerClient, spec: ImageSpec, reporter: BuildReporter
             tag=spec.tag,
             buildargs=dict(spec.build_args),
             platform=PLATFORM,
-            pull=spec.pull,
+            pull=pull,
             nocache=spec.pull,
             rm=True,
             forcerm=True,
@@ -92,6 +113,16 @@ def _build(client: docker.DockerClient, spec: ImageSpec, reporter: BuildReporter
         shown = "\n".join(tail)
         msg = f"building the image from {spec.dockerfile} failed: {error}\n{shown}"
         raise ContainerError(msg, hint="fix the Dockerfile (or its BASE_IMAGE); -v shows the build")
+
+
+def _refresh_base(client: docker.DockerClient, spec: ImageSpec, reporter: BuildReporter) -> bool:
+    """`--pull`: pull BASE_IMAGE first (when the Dockerfile uses it), so that a base the engine
+    has but cannot pull builds from the local copy instead of failing the build."""
+    assert spec.dockerfile is not None
+    base = spec.build_args.get(BASE_IMAGE_ARG)
+    if base is None or BASE_IMAGE_ARG not in spec.dockerfile.read_text(errors="replace"):
+        return True
+    return _refresh(client, base, reporter)
 
 
 def _context(dockerfile: Path) -> io.BytesIO:

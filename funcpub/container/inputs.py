@@ -5,8 +5,8 @@ name (wheel folders of `--find-links`, local wheels and sdists, project folders)
 copy inside the container: under `/funcpub/app/` for what is inside the app (same relative
 place), under `/funcpub/external/<n>/` for what is outside; the install writes `/funcpub/out/`.
 Index credentials never go into a file: the variables pip reads (`PIP_INDEX_URL`, ...) and any
-`${NAME}` a requirements file uses are handed to the one `pip install` process, and their values
-are redacted from its output.
+`${NAME}` a requirements file uses are handed to the one `pip install` process; the `${NAME}`
+values and the passwords (or tokens) in the index URLs are secrets, never printed.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from funcpub.requirements import (
     parse_entry,
     split_requirement,
     take_option,
+    url_credentials,
 )
 
 EXTERNAL: Final = "funcpub/external"
@@ -186,6 +187,8 @@ def _environment(inputs: ContainerInputs, environ: Mapping[str, str]) -> None:
     for uv_name, pip_name in UV_TO_PIP.items():
         if environ.get(uv_name) and pip_name not in env:
             env[pip_name] = environ[uv_name]
+    for value in env.values():
+        inputs.secrets |= url_credentials(value)
     for text in inputs.texts.values():
         for name in _PLACEHOLDER.findall(text):
             if environ.get(name):

@@ -40,6 +40,8 @@ def install_in_container(
     version = request.target.python_version
     spec = image_spec(version, request.docker)
     inputs = container_inputs(root, request.requirements, os.environ)
+    for secret in inputs.secrets:
+        reporter.secret(secret)
     with connect() as client:
         image = ensure_image(client, spec, reporter)
         reporter.step(f"installing dependencies in a {PLATFORM} container of {image}")

@@ -1,8 +1,9 @@
 """A build container: created idle, commands run in it with `exec`, always removed afterwards.
 
 Removal happens on success, on failure and on Ctrl-C (`FUNCPUB_KEEP_CONTAINER=1` keeps it, for
-debugging). Command output streams line by line to the reporter, with credentials hidden; the
-last lines are kept for the error message.
+debugging). The container is removed by the name funcpub gave it, so a Ctrl-C that lands while
+the engine creates it (before its ID is known here) removes it too. Command output streams line
+by line to the reporter, with credentials hidden; the last lines are kept for the error message.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from secrets import token_hex
 from typing import Any, Final
 
 import docker
@@ -37,6 +39,7 @@ from funcpub.process import TAIL_LINES, CommandResult
 from funcpub.requirements import redact
 
 IDLE: Final = ("tail", "-f", "/dev/null")  # PID 1 of the container: waits for exec'd commands
+NAME_PREFIX: Final = "funcpub-build-"  # then the process ID and a random part
 _NEWLINES: Final = re.compile(r"\r\n|\r|\n")
 
 
@@ -182,6 +185,11 @@ def _lines(chunks: Iterable[bytes]) -> Iterator[str]:
         yield pending.rstrip()
 
 
+def container_prefix(pid: int) -> str:
+    """The start of the names of the build containers process `pid` makes."""
+    return f"{NAME_PREFIX}{pid}-"
+
+
 @contextmanager
 def build_container(
     client: docker.DockerClient,
@@ -192,33 +200,40 @@ def build_container(
     secrets: Iterable[str] = (),
 ) -> Iterator[BuildContainer]:
     """A started container of `image` (linux/amd64), removed when the block ends, however."""
-    with engine_errors(f"creating a container of {image}"):
-        container = client.containers.create(
-            image,
-            entrypoint=list(IDLE),
-            command=[],
-            platform=PLATFORM,
-            network_mode=network,
-            labels={LABEL: "container"},
-            detach=True,
-        )
+    name = container_prefix(os.getpid()) + token_hex(4)
     try:
+        with engine_errors(f"creating a container of {image}"):
+            container = client.containers.create(
+                image,
+                name=name,
+                entrypoint=list(IDLE),
+                command=[],
+                platform=PLATFORM,
+                network_mode=network,
+                labels={LABEL: "container"},
+                detach=True,
+            )
         with engine_errors("starting the build container"):
             container.start()
         yield BuildContainer(client, container, reporter, secrets)
     finally:
-        _remove(container, reporter)
+        _remove(client.api, name, reporter)
 
 
-def _remove(container: Container, reporter: BuildReporter) -> None:
-    if os.environ.get(KEEP_CONTAINER_ENV) == "1":
-        reporter.warn(
-            f"keeping the build container {container.short_id} ({KEEP_CONTAINER_ENV}=1); "
-            f"remove it with: docker rm -f {container.id}"
-        )
-        return
+def _remove(api: docker.APIClient, name: str, reporter: BuildReporter) -> None:
+    """Remove the container `name` (gone already, or never created: nothing to do)."""
     try:
-        with engine_errors("removing the build container"):
-            container.remove(force=True)
+        with (
+            engine_errors("removing the build container"),
+            contextlib.suppress(docker.errors.NotFound),
+        ):
+            if os.environ.get(KEEP_CONTAINER_ENV) == "1":
+                api.inspect_container(name)
+                reporter.warn(
+                    f"keeping the build container {name} ({KEEP_CONTAINER_ENV}=1); "
+                    f"remove it with: docker rm -f {name}"
+                )
+            else:
+                api.remove_container(name, force=True)
     except ContainerError as error:
-        reporter.warn(f"{error.message}; remove it with: docker rm -f {container.id}")
+        reporter.warn(f"{error.message}; remove it with: docker rm -f {name}")

@@ -24,6 +24,7 @@ PYTHON: Final = "python3"  # the build image's interpreter
 APP: Final = "funcpub/app"  # the install's working folder; relpaths here are from `/`
 OUTPUT: Final = "/funcpub/out"  # where the install writes `.python_packages`
 DOCKERFILE: Final = "Dockerfile"
+BASE_IMAGE_ARG: Final = "BASE_IMAGE"  # the build argument naming the base image
 IMAGE_REPOSITORY: Final = "funcpub-build"
 BUILDENV: Final = "mcr.microsoft.com/azure-functions/python:4-python{version}-buildenv"
 # Older versions' build images carry a host version instead of `4`.
@@ -69,7 +70,7 @@ def image_spec(python_version: str, settings: DockerSettings) -> ImageSpec:
     dockerfile = settings.dockerfile or dockerfiles_dir() / DOCKERFILE
     build_args = {
         "PYTHON_VERSION": python_version,
-        "BASE_IMAGE": settings.base_image or default_base_image(python_version),
+        BASE_IMAGE_ARG: settings.base_image or default_base_image(python_version),
     }
     tag = f"{IMAGE_REPOSITORY}:py{python_version}-{_content_hash(dockerfile, build_args)}"
     return ImageSpec(tag=tag, dockerfile=dockerfile, build_args=build_args, pull=settings.pull)

@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -189,7 +190,7 @@ def test_funcpub_keep_container_keeps_a_failed_build_for_debugging(
     code, output = pack(capsys, make_app("no-such-distribution"), base_image)
     kept = funcpub_containers(docker_client) - before
     for container in kept:
-        docker_client.containers.get(container).remove(force=True)
+        docker_client.api.remove_container(container, force=True)
     assert code == 4, output
     (container,) = kept
     assert f"remove it with: docker rm -f {container}" in output
@@ -204,26 +205,44 @@ def test_ctrl_c_during_the_install_removes_the_container(
     backend = "import time\n\ndef build_wheel(*args, **kwargs):\n    time.sleep(300)\n"
     write_sdist(slow, "slowsd", "1.0", {"backend.py": backend, "slowsd/__init__.py": ""})
     app = make_app(f"--find-links {slow}", "slowsd")
-    before = funcpub_containers(docker_client)
-    argv = [sys.executable, "-m", "funcpub", "pack", str(app), "--build", "docker"]
+    argv = [sys.executable, "-m", "funcpub", "pack", str(app), "--build", "docker", "-v"]
     argv += ["--base-image", base_image, "--network", "none", "-o", str(tmp_path / "out.zip")]
-    child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        while not funcpub_containers(docker_client) - before:
-            assert child.poll() is None, child.communicate()[0]
-            assert time.monotonic() < deadline, "no build container appeared"
-            time.sleep(0.2)
-        time.sleep(3)  # pip is inside the sdist's backend by now
-        child.send_signal(signal.SIGINT)
-        output, _ = child.communicate(timeout=60)
-    finally:
-        if child.poll() is None:
-            child.kill()
+    with subprocess.Popen(
+        argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as child:
+        hung = threading.Timer(300, child.kill)  # a child that never gets there fails the test
+        hung.start()
+        try:
+            # pip in the container says so before it runs the sdist's backend, which sleeps.
+            before = read_until(child, "slow-wheels/slowsd-1.0.tar.gz")
+            (container,) = funcpub_containers(docker_client, child.pid)
+            child.send_signal(signal.SIGINT)
+            interrupted = time.monotonic()
+            after, _ = child.communicate(timeout=60)
+            seconds = time.monotonic() - interrupted
+        finally:
+            hung.cancel()
+            if child.poll() is None:
+                child.kill()
+    output = before + after
     assert child.returncode == 130, output
+    assert seconds < 30, output
     assert "Traceback" not in output
-    assert funcpub_containers(docker_client) == before
+    assert "interrupted" in after
+    assert container not in funcpub_containers(docker_client, child.pid)
     assert not (tmp_path / "out.zip").exists()
+
+
+def read_until(child: subprocess.Popen[str], marker: str) -> str:
+    """The child's output up to the first line with `marker` (a failure if it ends first)."""
+    assert child.stdout is not None
+    lines = []
+    for line in child.stdout:
+        lines.append(line)
+        if marker in line:
+            return "".join(lines)
+    child.wait()
+    pytest.fail(f"no {marker!r} in the output (exit code {child.returncode}):\n{''.join(lines)}")
 
 
 @pytest.mark.emulator

@@ -152,8 +152,8 @@ def test_requirements_and_what_they_reference_are_mapped_into_the_container(
     )
     environ = {
         "FUNCPUB_TOKEN": "t0ken",
-        "UV_INDEX_URL": "https://u:p@idx.example.com/simple",
-        "PIP_EXTRA_INDEX_URL": "https://more.example.com/simple",
+        "UV_INDEX_URL": "https://u:p%40ss@idx.example.com/simple",
+        "PIP_EXTRA_INDEX_URL": "https://more.example.com/simple https://tok3n@x.example.com/ https://u:x@y.example.com/",
         "HOME": "/root",
     }
     inputs = container_inputs(app, "requirements.txt", environ)
@@ -172,11 +172,13 @@ def test_requirements_and_what_they_reference_are_mapped_into_the_container(
     assert inputs.files["funcpub/app/wheels"] == (app / "wheels").resolve()
     assert inputs.files["funcpub/external/2/wheelhouse"] == outside.resolve()
     assert inputs.environment == {
-        "PIP_INDEX_URL": "https://u:p@idx.example.com/simple",
-        "PIP_EXTRA_INDEX_URL": "https://more.example.com/simple",
+        "PIP_INDEX_URL": "https://u:p%40ss@idx.example.com/simple",
+        "PIP_EXTRA_INDEX_URL": "https://more.example.com/simple https://tok3n@x.example.com/ https://u:x@y.example.com/",
         "FUNCPUB_TOKEN": "t0ken",
     }
-    assert inputs.secrets == {"t0ken"}
+    # ${NAME} values, index passwords (as written and decoded), token user names: never shown;
+    # too short to hide everywhere (`x`): only in URLs.
+    assert inputs.secrets == {"t0ken", "p%40ss", "p@ss", "tok3n"}
 
 
 # --- tar in and out ---------------------------------------------------------------------------

@@ -112,6 +112,9 @@ class Steps:
     def output(self, line: str) -> None:
         """Not kept."""
 
+    def secret(self, value: str) -> None:
+        """Not kept."""
+
 
 @dataclass
 class ImageBuild:
