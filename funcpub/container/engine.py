@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Final
 
 import docker
+import docker.constants
 import docker.errors
 import requests
 
@@ -18,6 +19,9 @@ ENGINE_HINT: Final = (
     "start Docker (or Podman's docker-compatible socket) and check that `docker info` works; "
     "point DOCKER_HOST at another engine"
 )
+# An engine answers its version and a ping at once; one that accepts but never answers (hung)
+# fails after this many seconds, not after the SDK's minute per call.
+PROBE_TIMEOUT: Final = 10
 PERMISSION_HINT: Final = (
     "add your user to the docker group (then log in again), or use a rootless engine through "
     "DOCKER_HOST"
@@ -75,8 +79,9 @@ def connect() -> Iterator[docker.DockerClient]:
     """A client of the engine the environment names (API version negotiated), closed after."""
     _check_socket(engine_address())
     with engine_errors("the connection"):
-        client = docker.from_env(version="auto")
+        client = docker.from_env(version="auto", timeout=PROBE_TIMEOUT)
         client.ping()
+    client.api.timeout = docker.constants.DEFAULT_TIMEOUT_SECONDS
     try:
         yield client
     finally:

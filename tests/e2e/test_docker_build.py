@@ -172,10 +172,57 @@ def test_secrets_stay_out_of_the_output_and_the_image(
     assert code == 0, output
     assert "/tokens/***" in output  # pip printed it, expanded: funcpub hid it
     assert secret not in output
-    (tag,) = {word for word in output.split() if word.startswith("funcpub-build:")}
+    tag = built_tag(output)
     history = json.dumps(docker_client.images.get(tag).history())
     inspect = json.dumps(docker_client.images.get(tag).attrs)
     assert secret not in history + inspect
+
+
+def test_index_credentials_from_the_environment_are_never_shown(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    base_image: str,
+    docker_client: docker.DockerClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PIP_INDEX_URL's password, even where it shows up outside a URL (a backend printing it)."""
+    password = "pa$$-index-4711"
+    monkeypatch.setenv("PIP_INDEX_URL", "https://ci:pa%24%24-index-4711@pkgs.invalid/simple")
+    monkeypatch.setenv("UV_EXTRA_INDEX_URL", "https://tok-en-4711@more.invalid/simple")
+    leaky = tmp_path / "leaky"
+    leaky.mkdir()
+    backend = (
+        "import os, urllib.parse\n\ndef build_wheel(*args, **kwargs):\n"
+        "    url = urllib.parse.urlsplit(os.environ['PIP_INDEX_URL'])\n"
+        "    print('password:', urllib.parse.unquote(url.password))\n"
+        "    print('extra:', os.environ['PIP_EXTRA_INDEX_URL'].split('@')[0])\n"
+        "    raise SystemExit(1)\n"
+    )
+    write_sdist(leaky, "leaky", "1.0", {"backend.py": backend, "leaky/__init__.py": ""})
+    app = make_app(f"--find-links {leaky}", "leaky")
+    code, output = pack(capsys, app, base_image, "-v", "--no-smoke")
+    assert code == 4, output
+    assert "password: ***" in output  # the backend ran with it; funcpub hid it
+    assert "extra: https://***" in output
+    image = docker_client.images.get(built_tag(output))
+    layers = json.dumps(image.history()) + json.dumps(image.attrs)
+    for secret in (password, "pa%24%24-index-4711", "tok-en-4711"):
+        assert secret not in output
+        assert secret not in layers
+    # In a pipeline the agent is told to mask them too, before any line could hold them.
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    code, output = pack(capsys, app, base_image, "-v", "--no-smoke")
+    assert code == 4, output
+    masks = {line for line in output.splitlines() if line.startswith("::add-mask::")}
+    assert {f"::add-mask::{password}", "::add-mask::tok-en-4711"} <= masks
+    assert password not in output.replace(f"::add-mask::{password}", "")
+
+
+def built_tag(output: str) -> str:
+    """The tag of the image funcpub built or reused for the run of `output`."""
+    (tag,) = {word for word in output.split() if word.startswith("funcpub-build:")}
+    return tag
 
 
 def test_funcpub_keep_container_keeps_a_failed_build_for_debugging(
