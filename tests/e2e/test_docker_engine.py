@@ -37,7 +37,7 @@ def pack(capsys: pytest.CaptureFixture[str], app: Path) -> tuple[int, str, float
 
 def assert_engine_error(code: int, output: str, app: Path, *, hint: str) -> None:
     assert code == 5, output
-    assert f"hint: {hint.split(';')[0]}" in output
+    assert f"hint: {hint.split(';', maxsplit=1)[0]}" in output
     assert "Traceback" not in output
     assert not (app.parent / "out.zip").exists()
 

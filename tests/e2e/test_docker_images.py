@@ -43,7 +43,7 @@ def test_pull_builds_the_image_again_from_the_local_base_when_it_cannot_be_pulle
     tmp_path: Path,
 ) -> None:
     dockerfile = tmp_path / "Dockerfile"
-    dockerfile.write_text(f"ARG BASE_IMAGE\nFROM ${{BASE_IMAGE}}\nRUN date +%s%N > /built-at\n")
+    dockerfile.write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN date +%s%N > /built-at\n")
     own = ("--dockerfile", str(dockerfile), "--no-smoke")
     app = make_app("alpha")
     code, first = pack(capsys, app, base_image, *own)
