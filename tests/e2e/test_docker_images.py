@@ -48,11 +48,11 @@ def test_pull_builds_the_image_again_from_the_local_base_when_it_cannot_be_pulle
     app = make_app("alpha")
     code, first = pack(capsys, app, base_image, *own)
     tag = built_tag(first)
-    images = {docker_client.images.get(tag).id}
+    images = {str(docker_client.images.get(tag).id)}
     try:
         assert code == 0, first
         code, pulled = pack(capsys, app, base_image, *own, "--pull")
-        images.add(docker_client.images.get(tag).id)
+        images.add(str(docker_client.images.get(tag).id))
         assert code == 0, pulled
         assert f"warning: cannot pull the image {base_image}" in pulled
         assert "using the image the engine has" in pulled
