@@ -425,7 +425,7 @@ def test_an_image_tag_moved_to_another_image_builds_the_dependencies_again(
         assert HIT in second
         # The same name on another image (a label gives it another ID): not the cached build.
         labelled = f"FROM {base_image}\nLABEL test={time.time_ns()}\n"
-        docker_client.images.build(fileobj=io.BytesIO(labelled.encode()), tag=image)
+        docker_client.images.build(fileobj=io.BytesIO(labelled.encode()), tag=image, rm=True)
         code, moved = pack(capsys, app, base_image, "--no-smoke", "--image", image)
         assert code == 0, moved
         assert MISS in moved

@@ -9,8 +9,8 @@ import contextlib
 import io
 import tarfile
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import docker
 import docker.errors
@@ -27,12 +27,32 @@ PULL_HINT = "hint: check the name and `docker login`"
 
 
 @pytest.fixture
-def image_name(docker_client: docker.DockerClient) -> Iterator[str]:
-    """A name no image has yet; whatever the test makes under it is removed afterwards."""
+def made(docker_client: docker.DockerClient) -> Iterator[set[str]]:
+    """Names and IDs of the images the test makes, removed afterwards."""
+    images: set[str] = set()
+    yield images
+    for image in images:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            docker_client.images.remove(image, force=True)
+
+
+@pytest.fixture
+def image_name(made: set[str]) -> str:
+    """A name no image has yet (removed afterwards)."""
     name = f"funcpub-image-test:{time.time_ns()}"
-    yield name
-    with contextlib.suppress(docker.errors.ImageNotFound):
-        docker_client.images.remove(name, force=True)
+    made.add(name)
+    return name
+
+
+@pytest.fixture
+def build_image(docker_client: docker.DockerClient, image_name: str) -> Callable[..., str]:
+    """`docker build` (the SDK's arguments) tagged `image_name`; returns the name."""
+
+    def build(**arguments: Any) -> str:
+        docker_client.images.build(tag=image_name, rm=True, **arguments)
+        return image_name
+
+    return build
 
 
 def test_pull_builds_the_image_again_from_the_local_base_when_it_cannot_be_pulled(
@@ -40,46 +60,38 @@ def test_pull_builds_the_image_again_from_the_local_base_when_it_cannot_be_pulle
     make_app: MakeApp,
     base_image: str,
     docker_client: docker.DockerClient,
-    tmp_path: Path,
+    made: set[str],
 ) -> None:
-    dockerfile = tmp_path / "Dockerfile"
+    app = make_app("alpha")
+    dockerfile = app.parent / "Dockerfile"
     dockerfile.write_text("ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nRUN date +%s%N > /built-at\n")
     own = ("--dockerfile", str(dockerfile), "--no-smoke")
-    app = make_app("alpha")
     code, first = pack(capsys, app, base_image, *own)
+    assert code == 0, first
     tag = built_tag(first)
-    images = {str(docker_client.images.get(tag).id)}
-    try:
-        assert code == 0, first
-        code, pulled = pack(capsys, app, base_image, *own, "--pull")
-        images.add(str(docker_client.images.get(tag).id))
-        assert code == 0, pulled
-        assert f"warning: cannot pull the image {base_image}" in pulled
-        assert "using the image the engine has" in pulled
-        assert f"building the image {tag}" in pulled  # although the tag exists
-        assert "dependencies: --pull, resolving them again" in pulled
-        assert IN_CONTAINER in pulled
-        assert len(images) == 2  # built again (no layer cache): another image under the tag
-    finally:
-        for image in images:
-            with contextlib.suppress(docker.errors.ImageNotFound):
-                docker_client.images.remove(image, force=True)
+    made.add(str(docker_client.images.get(tag).id))
+    code, pulled = pack(capsys, app, base_image, *own, "--pull")
+    made.add(str(docker_client.images.get(tag).id))
+    assert code == 0, pulled
+    assert f"warning: cannot pull the image {base_image}" in pulled
+    assert "using the image the engine has" in pulled
+    assert f"building the image {tag}" in pulled  # although the tag exists
+    assert "dependencies: --pull, resolving them again" in pulled
+    assert IN_CONTAINER in pulled
+    assert len(made) == 2  # built again (no layer cache): another image under the tag
 
 
 def test_a_prebuilt_image_is_used_as_it_is(
     capsys: pytest.CaptureFixture[str],
     make_app: MakeApp,
     base_image: str,
-    docker_client: docker.DockerClient,
-    image_name: str,
+    build_image: Callable[..., str],
 ) -> None:
     """An image made from funcpub's Dockerfile by hand (`docker build -t …`), then `--image`."""
-    docker_client.images.build(
+    image_name = build_image(
         path=str(dockerfiles_dir()),
         buildargs={"PYTHON_VERSION": "3.11", "BASE_IMAGE": base_image},
-        tag=image_name,
         platform=PLATFORM,
-        rm=True,
     )
     app = make_app("alpha")
     code, output = pack(capsys, app, base_image, "--no-smoke", "--image", image_name)
@@ -124,18 +136,14 @@ def test_an_image_for_another_platform_is_refused(
     capsys: pytest.CaptureFixture[str],
     make_app: MakeApp,
     base_image: str,
-    docker_client: docker.DockerClient,
-    image_name: str,
+    build_image: Callable[..., str],
 ) -> None:
     """A linux/arm64 image (one file, no RUN: no emulator needed to make it)."""
-    docker_client.images.build(
+    image_name = build_image(
         fileobj=_context({"Dockerfile": b"FROM scratch\nADD hello.txt /\n", "hello.txt": b"hi\n"}),
         custom_context=True,
-        tag=image_name,
         platform="linux/arm64",
-        rm=True,
     )
-    assert docker_client.images.get(image_name).attrs["Architecture"] == "arm64"
     app = make_app("alpha")
     code, output = pack(capsys, app, base_image, "--no-smoke", "--image", image_name)
     assert code == 5, output
