@@ -69,7 +69,7 @@ class _Index(BaseHTTPRequestHandler):
             return "application/octet-stream", files[parts[1]][1].read_bytes()
         return None
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the tests read this process's stderr."""
 
 
