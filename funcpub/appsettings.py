@@ -29,11 +29,18 @@ from funcpub.settingsfiles import SettingsFile
 SettingScope = Literal["app setting", "site config", "connection string"]
 SettingAction = Literal["ensure", "remove"]
 # What an ensure does when the app already has another value for the key:
-#   always            replace it (funcpub's own settings, and everything with --overwrite)
-#   unless-key-vault  replace it, except a Key Vault reference with a literal (explicit settings)
+#   always            replace it (funcpub's own settings)
+#   unless-key-vault  replace it, except a Key Vault reference with a literal (explicit settings,
+#                     and every user setting with --overwrite)
 #   never             keep it and report it as skipped (settings files, Core Tools' default)
 ReplacePolicy = Literal["always", "unless-key-vault", "never"]
 FUNCPUB: Final = "funcpub"
+# Why the app keeps its own value of a user's setting (never the value itself).
+KEY_VAULT_KEPT: Final = (
+    "the app's value is a Key Vault reference, which only another Key Vault reference"
+    " replaces (--overwrite too)"
+)
+VALUE_KEPT: Final = "the app has another value; --overwrite replaces it"
 _TRUE: Final = frozenset({"true", "1"})
 _FALSE: Final = frozenset({"false", "0"})
 
@@ -75,6 +82,11 @@ class SettingChange:
         if self.replace == "unless-key-vault" and is_key_vault_reference(previous):
             return is_key_vault_reference(self.value or "")
         return True
+
+
+def kept_reason(previous: str) -> str:
+    """Why a user's setting left the app's `previous` value as it is."""
+    return KEY_VAULT_KEPT if is_key_vault_reference(previous) else VALUE_KEPT
 
 
 def setting_label(scope: SettingScope, key: str) -> str:
@@ -136,7 +148,7 @@ class SettingsRequest:
     """How the user's settings are published (the publish and `settings diff` flags)."""
 
     files: tuple[SettingsFile, ...] = ()  # local.settings.json and --settings-file, later wins
-    overwrite: bool = False  # replace different values in Azure (Key Vault references too)
+    overwrite: bool = False  # replace different values in Azure (a Key Vault reference stays)
     allow_local: bool = False  # --force-local-settings: publish local-only values anyway
 
 
@@ -356,8 +368,9 @@ def _user_change(wanted: UserValue) -> SettingChange:
 
 
 def _overwriting(change: SettingChange) -> SettingChange:
-    """--overwrite: a user's setting replaces whatever the app has (Key Vault references too)."""
-    return change if change.source == FUNCPUB else replace(change, replace="always")
+    """--overwrite: a user's setting replaces the app's value, unless that is a Key Vault
+    reference and the setting is not one (a reference is never traded for a literal)."""
+    return change if change.source == FUNCPUB else replace(change, replace="unless-key-vault")
 
 
 def _equivalent(one: str, other: str) -> bool:

@@ -183,6 +183,10 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "uv_platform": plan.target.uv_platform,
     }
     data["setting_changes"] = [change_to_dict(change) for change in plan.setting_changes]
+    data["delivery"] = [
+        {"hosting_plan": hosting_plan, "delivery": delivery}
+        for hosting_plan, delivery in plan.delivery
+    ]
     data["commands"] = [
         {"argv": list(c.argv), "where": c.where, "purpose": c.purpose, "display": c.display()}
         for c in plan.commands

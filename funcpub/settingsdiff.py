@@ -236,7 +236,7 @@ class _Outcomes:
             return ("add", "") if previous is None else ("replace", "")
         if upper in self.skipped:
             if previous is not None and is_key_vault_reference(previous):
-                return "skip", "the app's Key Vault reference is kept unless --overwrite"
+                return "skip", "the app's Key Vault reference is kept, even with --overwrite"
             return "skip", "the app's value is kept unless --overwrite"
         return "none", ""
 

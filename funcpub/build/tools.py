@@ -6,6 +6,7 @@ import importlib.util
 import os
 import shlex
 import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Final
@@ -18,6 +19,7 @@ from funcpub.requirements import redact
 # A build that runs longer than this is stuck (a hanging index, a build waiting for input).
 STEP_TIMEOUT: Final = 3600.0
 UV_HINT: Final = "reinstall funcpub (it depends on uv), or put uv on PATH"
+TEMP_VARIABLES: Final = ("TMPDIR", "TEMP", "TMP")  # where tools put temporary files
 
 
 def uv_executable() -> str:
@@ -54,17 +56,22 @@ def run_step(
     env: Mapping[str, str] | None = None,
     timeout: float = STEP_TIMEOUT,
 ) -> CommandResult:
-    """Echo the command, run it with its output streamed to the reporter, return how it ended."""
+    """Echo the command, run it with its output streamed to the reporter, return how it ended.
+
+    The tool gets a temporary folder of its own, removed afterwards: a tool killed on Ctrl-C
+    (pip's build environments, uv's cache under UV_NO_CACHE) leaves nothing in the user's.
+    """
     program = uv_executable() if argv[0] == "uv" else argv[0]
     reporter.command(redact(shlex.join(argv)))
-    return run_command(
-        [program, *argv[1:]],
-        cwd=cwd,
-        env=child_environment(env),
-        on_line=reporter.output,
-        timeout=timeout,
-        missing_hint=UV_HINT if argv[0] == "uv" else None,
-    )
+    with tempfile.TemporaryDirectory(prefix="funcpub-step-") as scratch:
+        return run_command(
+            [program, *argv[1:]],
+            cwd=cwd,
+            env=child_environment({**(env or {}), **dict.fromkeys(TEMP_VARIABLES, scratch)}),
+            on_line=reporter.output,
+            timeout=timeout,
+            missing_hint=UV_HINT if argv[0] == "uv" else None,
+        )
 
 
 def failure_message(what: str, result: CommandResult) -> str:

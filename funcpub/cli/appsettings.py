@@ -54,7 +54,8 @@ Overwrite = Annotated[
     typer.Option(
         "--overwrite",
         "--overwrite-settings",
-        help="Replace app settings that have another value in Azure, Key Vault references too.",
+        help="Replace app settings that have another value in Azure (a Key Vault reference"
+        " only with another one).",
     ),
 ]
 ForceLocalSettings = Annotated[

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from funcpub.appsettings import ReplacePolicy
+from funcpub.appsettings import KEY_VAULT_KEPT, VALUE_KEPT, ReplacePolicy
 from funcpub.package import Artifact
 from funcpub.plan import Plan
 from funcpub.validate import Finding
@@ -174,7 +174,8 @@ def render_deploy_result(
         action = f"= {change.shown}" if change.action == "ensure" else "removed"
         lines.append(Text(f"changed {change.label} {action}"))
     for key in result.skipped_settings:
-        lines.append(Text(f"kept {key}: the app's own value (--overwrite replaces it)"))
+        reason = KEY_VAULT_KEPT if key in result.key_vault_kept else VALUE_KEPT
+        lines.append(Text(f"kept {key}: {reason}"))
     if result.undo_record:
         lines.append(undo_hint(result.app_name, result.slot))
     table = Table(title=f"functions ({len(result.functions)})", title_justify="left")
@@ -250,9 +251,7 @@ def render_settings_outcome(outcome: SettingsOutcome, *, undo: bool) -> Renderab
     """What `settings push` or `settings undo` changed, or would change in a dry run."""
     prefix = "" if outcome.applied else "would "
     lines: list[RenderableType] = [Text(prefix + item.describe()) for item in outcome.changes]
-    for item in outcome.skipped:
-        shown = item.change.shown_other(item.previous or "")
-        lines.append(Text(f"kept {item.change.label}: the app's value {shown} (--overwrite)"))
+    lines += [Text(item.kept()) for item in outcome.skipped]
     if not outcome.changes:
         lines.append(Text(f"nothing to change on {outcome.app}"))
     elif outcome.applied:

@@ -124,6 +124,7 @@ class DeployResult:
     applied_changes: tuple[SettingChange, ...]
     functions: tuple[DeployedFunction, ...]
     skipped_settings: tuple[str, ...] = ()  # the user's settings the app kept its own value of
+    key_vault_kept: tuple[str, ...] = ()  # of those, the ones whose value is a Key Vault reference
     undo_record: str | None = None  # where the previous values are kept for `settings undo`
 
 
@@ -336,6 +337,9 @@ def _execute(
         applied_changes=tuple(item.change for item in (*changes, *shipped.changes)),
         functions=functions,
         skipped_settings=keys_of(skipped),
+        key_vault_kept=keys_of(
+            [item for item in skipped if is_key_vault_reference(item.previous or "")]
+        ),
         undo_record=undo_record,
     )
 
@@ -444,18 +448,9 @@ def _settle_changes(
     if not changes:
         reporter.step("the app's settings are already as needed")
     for item in skipped:
-        reporter.warn(_kept(item))
+        reporter.warn(item.kept())
     _check_worker_indexing(run, plan, current, changes)
     return changes, skipped
-
-
-def _kept(item: ConcreteChange) -> str:
-    """Why a user's setting was not applied."""
-    key, previous = item.change.label, item.previous or ""
-    if is_key_vault_reference(previous):
-        return f"kept {key}: the app's value is a Key Vault reference (--overwrite replaces it)"
-    shown = item.change.shown_other(previous)
-    return f"kept {key}: the app has another value ({shown}); --overwrite replaces it"
 
 
 def _sticky_names(run: _Run, app: ArmApp, wanted: Sequence[SettingChange]) -> frozenset[str]:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from funcpub.appsettings import FUNCPUB, SettingChange
+from funcpub.appsettings import FUNCPUB, SettingChange, kept_reason
 from funcpub.connectionstrings import CUSTOM, ConnectionString
 from funcpub.errors import DeployError
 from funcpub.masking import MASK, looks_secret, shown_value
@@ -87,6 +87,10 @@ class ConcreteChange:
         if self.change.action == "remove":
             return f"remove {label} ({was})"
         return f"set {label}={self.change.shown or ''} ({was})"
+
+    def kept(self) -> str:
+        """One line for a user's setting the app keeps its own value of: the key and why."""
+        return f"kept {self.change.label}: {kept_reason(self.previous or '')}"
 
 
 def concrete_changes(

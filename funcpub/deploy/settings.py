@@ -207,6 +207,8 @@ def push_settings(
         changes = concrete_changes(wanted, current, force=force)
         skipped = skipped_changes(wanted, current)
         _describe(reporter, changes, dry_run=dry_run)
+        for item in skipped:
+            reporter.warn(item.kept())
         outcome = SettingsOutcome(
             app=app.site.display, changes=changes, skipped=skipped, applied=False
         )

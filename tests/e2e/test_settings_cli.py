@@ -23,6 +23,7 @@ from tests.emulator_fixtures import RESOURCE_GROUP, make_arm_client
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "hello"
 KV = "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/orders-db)"
+OTHER_KV = "@Microsoft.KeyVault(VaultName=kv2;SecretName=payments-db)"
 PLANTED_DB = "Server=tcp:prod.example.net;Password=Planted-Pa55-db-9f3a"
 PLANTED_TOKEN = "planted-token-5b7c2d9e"
 PLANTED_PLAIN = "https://planted-plain.example.com/v42"
@@ -135,7 +136,8 @@ def test_diff_masks_values_and_previews_the_publish(
     code, out, _ = cli("settings", "diff", "diff-app", str(app), "--json", "--overwrite")
     overwritten = entries(json.loads(out))
     assert overwritten["SERVICE_URL"]["publish"] == "replace"
-    assert overwritten["ORDERS_DB"]["publish"] == "replace"
+    assert overwritten["ORDERS_DB"]["publish"] == "skip"
+    assert "Key Vault reference is kept, even with --overwrite" in overwritten["ORDERS_DB"]["note"]
 
     code, out, err = cli("settings", "diff", "diff-app", str(app))
     assert code == 0, err
@@ -198,19 +200,38 @@ def test_publish_local_settings_adds_only_what_is_missing(
     assert "kept ORDERS_DB: the app's value is a Key Vault reference" in err
 
 
-def test_overwrite_replaces_values_and_key_vault_references(
-    cli: Runner, emulator: Emulator, tmp_path: Path
+@pytest.mark.parametrize("command", ["publish", "settings push"])
+def test_overwrite_replaces_values_but_keeps_key_vault_references(
+    cli: Runner, emulator: Emulator, tmp_path: Path, command: str
 ) -> None:
-    emulator.create_app("over-app", app_settings=AZURE_VALUES)
-    app = make_app(tmp_path)
-    code, result, err = publish(cli, "over-app", app, "--publish-local-settings", "--overwrite")
+    """Only another Key Vault reference replaces one; the kept one is named, never shown."""
+    emulator.create_app("over-app", app_settings=AZURE_VALUES | {"PAYMENTS_DB": KV})
+    app = make_app(tmp_path, LOCAL_VALUES | {"PAYMENTS_DB": OTHER_KV})
+    argv = [*command.split(), "over-app", str(app), "--publish-local-settings", "--overwrite"]
+    argv += ["--build", "none"] if command == "publish" else []
+    code, out, err = cli(*argv, "--json")
     assert code == 0, err
     after = emulator.site("over-app").app_settings
     assert after["SERVICE_URL"] == PLANTED_PLAIN
-    assert after["ORDERS_DB"] == PLANTED_DB
+    assert after["ORDERS_DB"] == KV
+    assert after["PAYMENTS_DB"] == OTHER_KV
     assert after["UNRELATED"] == PLANTED_AZURE
     assert "LOCAL_API" not in after
-    assert result["skipped_settings"] == []
+    kept = (
+        "kept ORDERS_DB: the app's value is a Key Vault reference, which only another Key Vault"
+        " reference replaces (--overwrite too)"
+    )
+    assert kept in " ".join(err.split())
+    assert KV not in err
+    result = json.loads(out)
+    if command == "publish":
+        assert result["skipped_settings"] == result["key_vault_kept"] == ["ORDERS_DB"]
+    else:
+        assert [item["key"] for item in result["skipped"]] == ["ORDERS_DB"]
+    code, out, err = cli(*argv)  # again, as text: the result says so too
+    assert code == 0, err
+    assert kept in " ".join(out.split())
+    assert emulator.site("over-app").app_settings["ORDERS_DB"] == KV
 
 
 def test_local_only_values_need_force(cli: Runner, emulator: Emulator, tmp_path: Path) -> None:

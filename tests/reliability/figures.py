@@ -9,9 +9,15 @@ from __future__ import annotations
 from tests.reliability.corpus import CLI_FIXTURES, CORPUS, ERROR_FIXTURES
 from tests.reliability.fault_matrix import FAULTS, figures
 
-INTERRUPTED_STAGES = ("writing the zip", "uploading", "polling the deployment")
+INTERRUPTED_STAGES = (
+    "writing the zip",
+    "uploading",
+    "polling the deployment",
+    "uploading to storage",
+    "pip in a local build",
+)
 SIGNALS = ("SIGINT", "SIGTERM")
-SIGINT_ONLY_STAGES = ("a remote build running", "uploading to storage", "pip in a local build")
+SIGINT_ONLY_STAGES = ("a remote build running", "pip in a --refresh build (the cache kept)")
 
 
 def render() -> str:

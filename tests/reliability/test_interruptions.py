@@ -31,7 +31,7 @@ from funcpub.plan import Plan, make_plan
 from funcpub.project import FunctionProject
 from funcpub.validate import validate
 from tests.azurite_fixtures import Azurite
-from tests.reliability.helpers import HELLO, copy_app, deployments
+from tests.reliability.helpers import HELLO, copy_app, deployments, invoke, tree_contents
 from tests.wheelhouse import PURE_BACKEND, write_sdist
 
 pytestmark = [pytest.mark.emulator, pytest.mark.subprocess]
@@ -191,11 +191,12 @@ def test_interrupted_while_the_remote_build_runs(
 
 
 @pytest.mark.azurite
+@pytest.mark.parametrize("sig", SIGNALS, ids=SIGNAL_IDS)
 def test_interrupted_while_uploading_to_storage(
-    storage_emulator: Emulator, azurite: Azurite, tmp_path: Path
+    sig: signal.Signals, storage_emulator: Emulator, azurite: Azurite, tmp_path: Path
 ) -> None:
-    """Linux Consumption: Ctrl-C during the blob upload leaves the app on its old package."""
-    name = "y1-upload-sigint"
+    """Linux Consumption: a signal during the blob upload leaves the app on its old package."""
+    name = f"y1-upload-{sig.name.lower()}"
     settings = {
         "AzureWebJobsStorage": azurite.connection_string,
         "SCM_DO_BUILD_DURING_DEPLOYMENT": "false",
@@ -206,7 +207,7 @@ def test_interrupted_while_uploading_to_storage(
     (app / "assets" / "big.bin").write_bytes(os.urandom(96 << 20))
     child = Child(storage_emulator, tmp_path, name, app)
     child.wait_for("to storage account")
-    child.process.send_signal(signal.SIGINT)
+    child.process.send_signal(sig)
     result = child.finish()
     assert_interrupted(result, child)
     message = f"error: interrupted while uploading the package to storage: {name} still runs its"
@@ -215,34 +216,83 @@ def test_interrupted_while_uploading_to_storage(
     assert storage_emulator.site(name).app_settings == before
 
 
-def slow_sdist(directory: Path) -> None:
-    """`slowpkg`, whose build backend takes a minute: a local build is sure to be in pip."""
-    backend = "import time\ntime.sleep(60)\n" + PURE_BACKEND.format(name="slowpkg", version="1")
+def slow_app(tmp_path: Path) -> tuple[Path, Path]:
+    """A copy of hello needing `slowpkg`, an sdist whose build takes a minute while the
+    returned marker file exists (so a local build is sure to be in pip), else no time."""
+    marker = tmp_path / "slow"
+    marker.touch()
+    backend = f"import os, time\nif os.path.exists({str(marker)!r}):\n    time.sleep(60)\n"
+    backend += PURE_BACKEND.format(name="slowpkg", version="1")
     files = {"slowpkg/__init__.py": "", "backend.py": backend}
-    write_sdist(directory, "slowpkg", "1", files)
-
-
-def test_interrupted_while_pip_installs(shared_emulator: Emulator, tmp_path: Path) -> None:
-    """Ctrl-C in a local build: nothing deployed, the project and the cache as they were."""
-    name = "pip-sigint"
-    site = shared_emulator.create_app(name)
+    dists = tmp_path / "dists"
+    dists.mkdir()
+    write_sdist(dists, "slowpkg", "1", files)
     app = copy_app(HELLO, tmp_path / "app")
-    slow_sdist(tmp_path)
-    requirements = f"--no-index\n--find-links {tmp_path}\nslowpkg\n"
+    requirements = f"--no-index\n--find-links {dists}\nslowpkg\n"
     (app / "requirements.txt").write_text(requirements, encoding="utf-8")
-    kept = app / ".python_packages" / "lib" / "site-packages" / "kept.txt"
-    kept.parent.mkdir(parents=True)
-    kept.write_text("the user's own build", encoding="utf-8")
-    child = Child(shared_emulator, tmp_path, name, app, "--build", "local")
-    interrupted = interrupt(child, "building from source: slowpkg", signal.SIGINT)
+    return app, marker
+
+
+def interrupt_pip(
+    emulator: Emulator, tmp_path: Path, name: str, app: Path, sig: signal.Signals, *options: str
+) -> Finished:
+    """Publish `app` with a local build and signal it while pip builds slowpkg."""
+    child = Child(emulator, tmp_path, name, app, "--build", "local", *options)
+    interrupted = interrupt(child, "building from source: slowpkg", sig)
     assert_interrupted(interrupted, child)
     assert "error: interrupted while building: no temporary file" in interrupted.err
     assert "hint: nothing was uploaded and nothing was deployed" in interrupted.err
+    return interrupted
+
+
+@pytest.mark.parametrize("sig", SIGNALS, ids=SIGNAL_IDS)
+def test_interrupted_while_pip_installs(
+    sig: signal.Signals, shared_emulator: Emulator, tmp_path: Path
+) -> None:
+    """A signal in a local build: nothing deployed, the project and the cache as they were."""
+    name = f"pip-{sig.name.lower()}"
+    site = shared_emulator.create_app(name)
+    app, _slow = slow_app(tmp_path)
+    kept = app / ".python_packages" / "lib" / "site-packages" / "kept.txt"
+    kept.parent.mkdir(parents=True)
+    kept.write_text("the user's own build", encoding="utf-8")
+    interrupt_pip(shared_emulator, tmp_path, name, app, sig)
     assert kept.read_text(encoding="utf-8") == "the user's own build"
     assert [p.name for p in kept.parent.iterdir()] == ["kept.txt"]
     cache = tmp_path / "cache" / "funcpub" / "deps"
     assert [p.name for p in cache.iterdir()] == [], "no partial cache entry"
     assert deployments(shared_emulator, site) == []
+
+
+def test_an_interrupted_refresh_keeps_the_cached_build(
+    shared_emulator: Emulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C in a `--refresh` build: the cached build it was replacing is still there, whole,
+    and the next pack uses it and makes the same zip as before."""
+    name = "refresh-sigint"
+    monkeypatch.setenv("UV_NO_CACHE", "1")  # the refresh builds slowpkg again, slowly
+    site = shared_emulator.create_app(name)
+    app, slow = slow_app(tmp_path)
+    slow.unlink()
+    pack = ["pack", str(app), "--build", "local", "-o"]
+    first = invoke(capsys, *pack, str(tmp_path / "first.zip"))
+    assert first.code == 0, first.err
+    assert "building from source: slowpkg" in first.err
+    cache = tmp_path / "cache" / "funcpub" / "deps"
+    cached = tree_contents(cache)
+    slow.touch()
+    interrupt_pip(shared_emulator, tmp_path, name, app, signal.SIGINT, "--refresh")
+    assert tree_contents(cache) == cached, "the previous entry is kept as it was"
+    assert deployments(shared_emulator, site) == []
+    slow.unlink()
+    again = invoke(capsys, *pack, str(tmp_path / "again.zip"))
+    assert again.code == 0, again.err
+    assert "dependencies: from the cache" in again.err
+    assert "building from source" not in again.err
+    assert (tmp_path / "again.zip").read_bytes() == (tmp_path / "first.zip").read_bytes()
 
 
 def test_two_publishes_to_one_app_never_interleave(

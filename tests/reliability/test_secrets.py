@@ -4,9 +4,10 @@ Known values go into the environment (service principal, certificate password, s
 connection string, pip index), local.settings.json, requirements.txt index URLs and the
 target app's settings. Then every command runs - validate, pack, publish --dry-run, publish to a
 served emulator, publish --emulator, a publish that fails to sign in, emulator create-app,
-settings diff, push and undo - with and without --json, and every byte it wrote is searched:
-stdout, stderr, log records, the zips, the JSON documents, the undo record and the files the app
-got in Azure. Tokens are searched by their shape.
+settings diff, push and undo, `funcpub lock` and local builds against password-protected
+private indexes, cache list and clear - with and without --json, and every byte it wrote is
+searched: stdout, stderr, log records, the zips, the JSON documents, the undo record, the locks
+and the files the app got in Azure. Tokens are searched by their shape.
 Remote builds are in it (an app whose PIP_INDEX_URL setting holds a password; a requirements
 index credential refused for a remote build by FP209), and Linux Consumption's run from package
 (the storage account key and every package SAS). Docker builds' index credentials are checked
@@ -30,6 +31,7 @@ import pytest
 
 from funcpub.emulator import Emulator
 from tests.azurite_fixtures import ACCOUNT_KEY, Azurite
+from tests.index_server import private_index
 from tests.reliability.helpers import (
     HELLO,
     ROOT,
@@ -69,6 +71,12 @@ APP_SETTINGS = {
     "UPSTREAM": "https://svc:PLANTED-app-url-password@api.invalid/",
 }
 REMOTE_INDEX_PASSWORD = "PLANTED-remote-index-password"
+# A private index (tests/index_server.py) for `funcpub lock` and local builds: its password as
+# a ${VARIABLE} of requirements.in, in UV_INDEX_URL, and written out in requirements.in.
+LOCK_INDEX_PASSWORD = "PLANTED-lock-index-password"
+ENV_INDEX_PASSWORD = "PLANTED-env-index-password"
+LITERAL_INDEX_PASSWORD = "PLANTED-literal-index-password"
+BUILD_PASSWORDS = (LOCK_INDEX_PASSWORD, ENV_INDEX_PASSWORD, LITERAL_INDEX_PASSWORD)
 
 
 def remote_build_settings(wheelhouse: Path) -> dict[str, str]:
@@ -105,6 +113,7 @@ def planted_values(emulator: Emulator, app: str) -> set[str]:
         "PLANTED-local-db-password",
         INDEX_PASSWORD,
         REMOTE_INDEX_PASSWORD,
+        *BUILD_PASSWORDS,
         *APP_SETTINGS.values(),
         "PLANTED-app-url-password",
         emulator.client_secret,
@@ -159,6 +168,7 @@ def test_no_secret_appears_anywhere(
             str(tmp_path / f"remote{tag}.zip"), *json_flag,
         )  # fmt: skip
     runs |= _settings_runs(capsys, app, secrets)
+    runs |= _build_runs(capsys, monkeypatch, tmp_path, wheelhouse, secrets)
     runs["publish-embedded-emulator"] = invoke(
         capsys, "publish", "embedded-app", str(app), "--build", "none", "--emulator", "--json",
     )  # fmt: skip
@@ -255,6 +265,55 @@ def _settings_runs(
     assert leaks(record.read_text(encoding="utf-8"), secrets) == [], "the undo record leaks"
     runs["settings-undo-dry-run"] = invoke(capsys, *undo, "--dry-run")
     runs["settings-undo"] = invoke(capsys, *undo, "--json")
+    return runs
+
+
+def _build_runs(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    wheelhouse: Path,
+    secrets: set[str],
+) -> dict[str, Outcome]:
+    """`funcpub lock` and a local build from the lock against private indexes whose password
+    is a ${VARIABLE} of requirements.in or in UV_INDEX_URL (a literal one: the lock only), then
+    `cache list` (text and --json) and `cache clear`. The locks hold no password either."""
+    runs: dict[str, Outcome] = {}
+    locks: dict[str, str] = {}
+    with (
+        private_index(wheelhouse, "locker", LOCK_INDEX_PASSWORD) as spelled_url,
+        private_index(wheelhouse, "ci", ENV_INDEX_PASSWORD) as env_url,
+        private_index(wheelhouse, "dev", LITERAL_INDEX_PASSWORD) as literal,
+    ):
+        monkeypatch.setenv("PRIVATE_INDEX_PASSWORD", LOCK_INDEX_PASSWORD)
+        spelled = spelled_url.replace(LOCK_INDEX_PASSWORD, "${PRIVATE_INDEX_PASSWORD}")
+        sources = {"spelled": f"--index-url {spelled}\n", "env": "", "literal": f"-i {literal}\n"}
+        for name, index in sources.items():
+            app = copy_app(HELLO, tmp_path / f"lock-{name}")
+            (app / "requirements.txt").unlink()
+            (app / "requirements.in").write_text(f"{index}azure-functions\nalpha\n", "utf-8")
+            if name == "env":
+                monkeypatch.setenv("UV_INDEX_URL", env_url)
+            runs[f"lock-{name}"] = invoke(capsys, "lock", str(app), "-v")
+            locks[name] = (app / "requirements.txt").read_text(encoding="utf-8")
+            assert leaks(locks[name], secrets) == [], f"the {name} lock holds a password"
+            if name != "literal":  # a masked password cannot sign in
+                runs[f"pack-local-{name}"] = invoke(
+                    capsys, "pack", str(app), "--build", "local", "-v", "--json",
+                    "-o", str(tmp_path / f"local-{name}.zip"),
+                )  # fmt: skip
+            monkeypatch.delenv("UV_INDEX_URL", raising=False)
+    # Written as the variables they came from (the builds above installed from these locks).
+    assert f"--index-url {spelled}\n" in locks["spelled"]
+    assert "--index-url ${UV_INDEX_URL}\n" in locks["env"]
+    assert "--index-url http://dev:***@127.0.0.1:" in locks["literal"]
+    assert "has a password no environment variable gives" in runs["lock-literal"].err
+    for json_flag in ([], ["--json"]):
+        runs[f"cache-list{'-json' if json_flag else ''}"] = invoke(
+            capsys, "cache", "list", *json_flag
+        )
+    assert len(json.loads(runs["cache-list-json"].out)) >= 2, "both local builds are cached"
+    runs["cache-clear"] = invoke(capsys, "cache", "clear")
     return runs
 
 

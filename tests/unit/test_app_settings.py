@@ -18,6 +18,7 @@ from funcpub.appsettings import (
     user_values,
 )
 from funcpub.cli import run
+from funcpub.connectionstrings import ConnectionString
 from funcpub.deploy.changes import (
     CurrentConfig,
     concrete_changes,
@@ -267,7 +268,7 @@ def test_local_settings_are_added_only_when_missing_by_default() -> None:
     assert changes["FUNCTIONS_WORKER_PROCESS_COUNT"].shown == "4"
     assert refused == {}
     overwrite, _ = plan({"QUEUE_NAME": "orders"}, overwrite=True)
-    assert overwrite["QUEUE_NAME"].replace == "always"
+    assert overwrite["QUEUE_NAME"].replace == "unless-key-vault"
     assert overwrite["FUNCTIONS_WORKER_RUNTIME"].source == "funcpub"
 
 
@@ -375,6 +376,50 @@ def test_replace_policies(policy: str, previous: str | None, value: str, outcome
     skipped = skipped_changes([change], current)
     actual = "applied" if applied else "skipped" if skipped else "none"
     assert actual == outcome
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_key_vault_reference_is_never_replaced_by_a_literal(overwrite: bool) -> None:
+    """Files, pyproject.toml and the command line alike, with or without --overwrite; another
+    Key Vault reference replaces it only as a literal would replace a literal."""
+    literal = "Server=tcp:literal;Password=never-shown-1"
+    other_reference = KV.replace("db", "db2")
+    explicit = (AppSetting(key="CLI_DB", value=literal, source="command line"),)
+    files = (
+        local_file({"FILE_DB": literal, "NEW_REF": other_reference}),
+        SettingsFile(
+            path=Path("prod.env"),
+            name="prod.env",
+            values={},
+            connection_strings={"Orders": ConnectionString(value=literal, type="SQLAzure")},
+        ),
+    )
+    request = SettingsRequest(files=files, overwrite=overwrite)
+    wanted = plan_settings(MANAGED, explicit, request, model="v2").changes
+    current = CurrentConfig(
+        app_settings={"FILE_DB": KV, "CLI_DB": KV, "NEW_REF": KV},
+        site_config={},
+        connection_strings={"Orders": ConnectionString(value=KV, type="SQLAzure")},
+    )
+    applied = {c.change.label for c in concrete_changes(wanted, current, force=False)}
+    skipped = skipped_changes(wanted, current)
+    kept = {item.change.label for item in skipped}
+    assert kept == {"FILE_DB", "CLI_DB", "connection string Orders"} | (
+        set() if overwrite else {"NEW_REF"}
+    )
+    assert ("NEW_REF" in applied) is overwrite
+    assert not kept & applied
+    for item in skipped:
+        line = item.kept()
+        assert line.startswith(f"kept {item.change.label}: the app's value is a Key Vault")
+        assert KV not in line and literal not in line
+
+
+def test_a_kept_literal_names_the_key_and_overwrite() -> None:
+    change = user("new-value-1", "never")
+    current = CurrentConfig(app_settings={"DB": "old-value-2"}, site_config={})
+    (item,) = skipped_changes([change], current)
+    assert item.kept() == "kept DB: the app has another value; --overwrite replaces it"
 
 
 def test_a_user_pin_is_applied_over_the_apps_tilde_version() -> None:

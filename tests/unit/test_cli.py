@@ -222,6 +222,45 @@ def test_dry_run_json_document(capsys: pytest.CaptureFixture[str], hello: Path) 
     assert changes["FUNCTIONS_EXTENSION_VERSION"] == "~4"
 
 
+# How each plan gets the package, for the planned build: (hosting plan, the start of the path).
+LOCAL_DELIVERY = {
+    "Elastic Premium (EP1-EP3)": "Kudu zipdeploy: POST /api/zipdeploy?isAsync=true",
+    "Dedicated (App Service plan)": "Kudu zipdeploy: POST /api/zipdeploy?isAsync=true",
+    "Linux Consumption (Y1)": "upload to the app's storage account (blob container"
+    " function-releases), then set WEBSITE_RUN_FROM_PACKAGE",
+    "Flex Consumption (FC1)": "OneDeploy: POST /api/publish?RemoteBuild=false",
+    "Windows (any plan)": "refused: Python function apps run on Linux only",
+}
+REMOTE_DELIVERY = LOCAL_DELIVERY | {
+    "Elastic Premium (EP1-EP3)": "Kudu zipdeploy: POST /api/zipdeploy?isAsync=true (Oryx builds",
+    "Linux Consumption (Y1)": "Kudu zipdeploy: POST /api/zipdeploy?isAsync=true (Oryx builds on"
+    " the SCM site, which stores the result in the app's storage)",
+    "Flex Consumption (FC1)": "OneDeploy: POST /api/publish?RemoteBuild=true",
+}
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"), [("local", LOCAL_DELIVERY), ("remote", REMOTE_DELIVERY)]
+)
+def test_dry_run_shows_the_delivery_of_every_plan(
+    capsys: pytest.CaptureFixture[str], hello: Path, build: str, expected: dict[str, str]
+) -> None:
+    code, out, _ = invoke(capsys, "publish", "my-app", str(hello), "--build", build, "--dry-run")
+    assert code == 0
+    section = out.split("delivery (decided from the app's hosting plan)\n")[1]
+    rows = " ".join(section.split("app setting changes")[0].split())
+    for hosting_plan, delivery in expected.items():
+        assert f"{hosting_plan} {delivery}" in rows
+    code, out, _ = invoke(
+        capsys, "publish", "my-app", str(hello), "--build", build, "--dry-run", "--json"
+    )
+    assert code == 0
+    rows_json = json.loads(out)["delivery"]
+    assert [row["hosting_plan"] for row in rows_json] == list(expected)
+    for row in rows_json:
+        assert row["delivery"].startswith(expected[row["hosting_plan"]])
+
+
 def test_dry_run_of_a_remote_build_drops_python_packages(
     capsys: pytest.CaptureFixture[str], hello: Path
 ) -> None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import struct
+import subprocess
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import Final
 
 import pytest
 from zlib_ng import zlib_ng
@@ -333,7 +336,7 @@ def test_entry_over_4_gib(tmp_path: Path, sparse_folder: Path) -> None:
     with source.open("wb") as stream:
         stream.truncate(size)
     if source.stat().st_blocks * 512 > 1 << 20:
-        pytest.skip("no file system here supports sparse files")
+        unavailable("no file system here supports sparse files")
     entry = IncludedFile(relpath="big.bin", source=source, size=size, executable=False)
     artifact = write_zip([entry], tmp_path / "big.zip", compresslevel=1)
     with zipfile.ZipFile(artifact.path) as archive:
@@ -342,6 +345,72 @@ def test_entry_over_4_gib(tmp_path: Path, sparse_folder: Path) -> None:
     assert 0 < info.compress_size < size // 100
     # The local header carries the real sizes in its ZIP64 field, as unzip tools read them.
     assert local_extra(artifact.path, info) == struct.pack("<HHQQ", 1, 16, size, info.compress_size)
+
+
+# What the archive over 4 GiB needs at most: its source, the deflated entries spooled to
+# TMPDIR while the writer catches up (all of them, in the worst case) and the zip itself.
+ROOM_FOR_4_GIB: Final = 12 << 30
+BIG_ENTRY_SIZE: Final = (1 << 30) + (32 << 20)  # four of them end past 4 GiB
+NOISE: Final = os.urandom(64 << 10)  # repeated, as deflate only looks 32 KiB back
+
+
+def unavailable(reason: str) -> None:
+    """Skip the test, or fail it under CI=true, where it must run."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the ZIP64 tests must run)")
+    pytest.skip(reason)
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess  # unzip reads the archive too
+def test_entries_past_4_gib(tmp_path: Path) -> None:
+    """Small entries whose local headers start past 4 GiB: ZIP64 offsets in the central
+    directory and the ZIP64 end records, read back by zipfile and by unzip."""
+    free = shutil.disk_usage(tmp_path).free
+    if free < ROOM_FOR_4_GIB:
+        needed = ROOM_FOR_4_GIB >> 30
+        unavailable(f"{free >> 30} GiB free in {tmp_path}; an archive over 4 GiB needs {needed}")
+    source, archive_path = tmp_path / "noise.bin", tmp_path / "big.zip"
+    big = [
+        IncludedFile(relpath=f"big/{i}.bin", source=source, size=BIG_ENTRY_SIZE, executable=False)
+        for i in range(4)
+    ]
+    make_tree(tmp_path / "app", {"small/a.txt": b"after 4 GiB\n", "small/b.py": b"B = 2\n"})
+    small = [
+        IncludedFile(relpath=f"small/{p.name}", source=p, size=p.stat().st_size, executable=False)
+        for p in sorted((tmp_path / "app" / "small").iterdir())
+    ]
+    try:
+        with source.open("wb") as stream:
+            for _ in range(BIG_ENTRY_SIZE // len(NOISE)):
+                stream.write(NOISE)
+        artifact = write_zip(big + small, archive_path, compresslevel=0)
+        source.unlink()
+        assert artifact.size > 1 << 32
+        with zipfile.ZipFile(artifact.path) as archive:
+            infos = {info.filename: info for info in archive.infolist()}
+            assert archive.read("small/a.txt") == b"after 4 GiB\n"
+            assert archive.read("small/b.py") == b"B = 2\n"
+        assert all(infos[f"small/{name}"].header_offset > 1 << 32 for name in ("a.txt", "b.py"))
+        assert [infos[entry.relpath].file_size for entry in big] == [BIG_ENTRY_SIZE] * 4
+        with artifact.path.open("rb") as stream:
+            stream.seek(-200, os.SEEK_END)
+            end = stream.read()
+        assert b"PK\x06\x06" in end and b"PK\x06\x07" in end  # ZIP64 end record, locator
+        if shutil.which("unzip"):
+            unzip_reads(artifact.path, [*(e.relpath for e in big), "small/a.txt", "small/b.py"])
+    finally:
+        for path in (source, archive_path):
+            path.unlink(missing_ok=True)
+
+
+def unzip_reads(path: Path, names: list[str]) -> None:
+    """Info-ZIP's unzip lists `names` and finds every entry's data intact (CRCs checked)."""
+    listed = subprocess.run(["unzip", "-l", path], capture_output=True, text=True, check=True)
+    assert [line.split()[-1] for line in listed.stdout.splitlines()[3:-2]] == names
+    tested = subprocess.run(["unzip", "-t", path], capture_output=True, text=True, check=False)
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "No errors detected" in tested.stdout
 
 
 def zipfile_reference(

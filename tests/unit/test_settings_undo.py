@@ -135,7 +135,9 @@ def test_connection_strings_are_planned_masked_and_local_ones_refused() -> None:
     forced = plan_settings(
         (), (), SettingsRequest(files=files, allow_local=True, overwrite=True), model="v2"
     )
-    assert {c.key: c.replace for c in forced.changes} == {"Orders": "always", "Dev": "always"}
+    assert {c.key: c.replace for c in forced.changes} == dict.fromkeys(
+        ["Orders", "Dev"], "unless-key-vault"
+    )
 
 
 def string_change(name: str, value: str, kind: str = "Custom") -> SettingChange:
