@@ -82,6 +82,11 @@ class CachedBuild:
     result: BuildResult
     store: DeflatedEntries | None = None
 
+    @property
+    def in_cache(self) -> bool:
+        """Whether the built tree lives in the dependency cache (else in a temporary folder)."""
+        return self.store is not None
+
 
 def deps_dir() -> Path:
     """Where cached builds are."""

@@ -83,6 +83,7 @@ def staged_package(
             scratch=Path(scratch, "smoke"),
             reporter=reporter,
             image=result.image,
+            reusable_dependencies=built.in_cache,
         )
         if build.write_python_packages:
             _write_back(project.root, result, reporter)

@@ -83,10 +83,15 @@ def smoke_import(
     scratch: Path,
     reporter: BuildReporter,
     image: str | None = None,
+    reusable_dependencies: bool = False,
 ) -> SmokeOutcome:
     """Index the packaged app in a fresh interpreter; BuildError when it does not import.
 
     Without a host interpreter of the version, a docker build's `image` runs it instead.
+    `reusable_dependencies` (they live in the dependency cache, not in the project): the host
+    interpreter keeps the bytecode it compiles for them there, so the next smoke import of the
+    same dependencies loads it instead of compiling again (only `files` recorded at build time
+    ship, so the bytecode never does).
     """
     if mode == "off":
         return SmokeOutcome(ran=False, python=None, detail="skipped (--no-smoke)")
@@ -105,15 +110,26 @@ def smoke_import(
         reporter.warn(f"smoke import {detail} (install it to import the app before deploying)")
         return SmokeOutcome(ran=False, python=None, detail=detail)
     reporter.step(f"smoke import: loading the functions with {python} (Python {python_version})")
-    return _index(files, python=python, where=python, version=python_version, scratch=scratch)
+    return _index(
+        files, python=python, where=python, version=python_version, scratch=scratch,
+        write_bytecode=reusable_dependencies,
+    )  # fmt: skip
 
 
 def _index(
-    files: Iterable[IncludedFile], *, python: str, where: str, version: str, scratch: Path
+    files: Iterable[IncludedFile],
+    *,
+    python: str,
+    where: str,
+    version: str,
+    scratch: Path,
+    write_bytecode: bool = False,
 ) -> SmokeOutcome:
     wwwroot = lay_out(files, scratch / "wwwroot")
     worker = prepare_worker_dir(scratch / "worker")
-    with FunctionHost(wwwroot, python=python, worker_dir=worker) as host:
+    with FunctionHost(
+        wwwroot, python=python, worker_dir=worker, write_bytecode=write_bytecode
+    ) as host:
         result = host.index(SMOKE_TIMEOUT)
     if result.errors:
         lines = "\n".join(result.errors).splitlines()[:MAX_ERROR_LINES]

@@ -48,7 +48,9 @@ def write_python_packages(root: Path, built: Path) -> None:
     incoming = Path(tempfile.mkdtemp(prefix=".python_packages.new-", dir=root))
     previous = root / (incoming.name.replace(".new-", ".old-"))
     try:
-        shutil.copytree(built, incoming, symlinks=True, dirs_exist_ok=True)
+        # No bytecode: a smoke import may have left some next to the cached dependencies.
+        ignore = shutil.ignore_patterns("__pycache__")
+        shutil.copytree(built, incoming, symlinks=True, dirs_exist_ok=True, ignore=ignore)
         swap_folder(incoming, target, previous=previous)
     except OSError as exc:
         msg = f"cannot write {target}: {exc.strerror or exc}"

@@ -119,6 +119,8 @@ class FunctionHost:
     `index()` is a host (re)start: it starts a fresh worker, indexes and loads the app, and
     keeps that worker for `invoke()` (a previous worker is stopped). Call it after every deploy.
     `invoke()` starts and indexes a worker itself when none runs, e.g. after a crash or timeout.
+    The worker writes no bytecode (`-B`) unless `write_bytecode`: then its imports leave
+    `__pycache__` folders next to their sources, so the next worker loads them faster.
     """
 
     def __init__(
@@ -128,11 +130,13 @@ class FunctionHost:
         app_settings: Mapping[str, str] | None = None,
         python: str | None = None,
         worker_dir: Path,
+        write_bytecode: bool = False,
     ) -> None:
         self._wwwroot = wwwroot.absolute()
         self._settings = dict(app_settings or {})
         self._python = python or sys.executable
         self._worker_dir = worker_dir.absolute()
+        self._write_bytecode = write_bytecode
         self._lock = threading.Lock()
         self._log = LogBuffer(LOG_LINES)
         self._worker: Worker | None = None
@@ -199,7 +203,8 @@ class FunctionHost:
     # -- worker lifecycle --
 
     def _spawn(self) -> Worker:
-        args = ["-I", "-S", "-B", str(WORKER_SCRIPT), str(self._wwwroot), str(self._worker_dir)]
+        flags = ["-I", "-S"] if self._write_bytecode else ["-I", "-S", "-B"]
+        args = [*flags, str(WORKER_SCRIPT), str(self._wwwroot), str(self._worker_dir)]
         self._log.add(
             f"Starting worker process with FileName:{self._python} "
             f"WorkingDirectory:{self._wwwroot} Arguments:{' '.join(args)}"

@@ -15,7 +15,6 @@ This file must not import funcpub: only the standard library and ``azure.functio
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import concurrent.futures
 import importlib
@@ -30,12 +29,13 @@ import sys
 import threading
 import traceback
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 if typing.TYPE_CHECKING:
+    import asyncio
     from types import ModuleType
 
     from azure.functions import FunctionRegister
@@ -537,8 +537,7 @@ class Worker:
         self._channel = channel
         self._functions: dict[str, LoadedFunction] = {}
         self._pool = concurrent.futures.ThreadPoolExecutor(thread_count(), "invocation")
-        self._loop = asyncio.new_event_loop()
-        threading.Thread(target=self._loop.run_forever, name="asyncio", daemon=True).start()
+        self._loop: asyncio.AbstractEventLoop | None = None  # started by the first async call
 
     def serve(self) -> None:
         """Answer requests until the host closes the pipe."""
@@ -590,9 +589,19 @@ class Worker:
         if function is None:
             self._reply(message, lambda: _not_loaded(message["name"]))
         elif function.is_async:
-            asyncio.run_coroutine_threadsafe(self._invoke_async(function, message), self._loop)
+            self._run_async(self._invoke_async(function, message))
         else:
             self._pool.submit(self._invoke_sync, function, message)
+
+    def _run_async(self, invocation: Coroutine[Any, Any, None]) -> None:
+        """Run `invocation` on the loop of async functions, started on first use (asyncio
+        takes a while to import, and most apps never need it)."""
+        import asyncio  # noqa: PLC0415
+
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+            threading.Thread(target=self._loop.run_forever, name="asyncio", daemon=True).start()
+        asyncio.run_coroutine_threadsafe(invocation, self._loop)
 
     def _invoke_sync(self, function: LoadedFunction, message: Message) -> None:
         def run() -> Message:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,18 @@ pytestmark = pytest.mark.subprocess
 
 MISS = "dependencies: not in the cache yet"
 HIT = "dependencies: from the cache"
+FUNCTION_APP_IMPORTING_ALPHA = """\
+import azure.functions as func
+
+import alpha
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.ANONYMOUS)
+
+
+@app.route(route="alpha")
+def message(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(alpha.MESSAGE)
+"""
 
 
 def pack(
@@ -164,3 +177,34 @@ def test_cache_list_and_clear(capsys: pytest.CaptureFixture[str], make_app: Make
     assert code == 0
     assert "removed 1 cached build(s)" in out
     assert entries() == []
+
+
+def test_the_smoke_import_keeps_bytecode_in_the_cache_and_it_never_ships(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp
+) -> None:
+    app = make_app("alpha", function_app=FUNCTION_APP_IMPORTING_ALPHA)
+    argv = ["pack", str(app), "--build", "local", "--smoke", "-o", str(app.parent / "out.zip")]
+    code, _, err = invoke(capsys, *argv)
+    assert code == 0, err
+    [entry] = entries()
+    bytecode = [p.parent.parent.name for p in (deps_dir() / entry).rglob("*.pyc")]
+    assert "alpha" in bytecode, bytecode  # alpha/__pycache__/: the next smoke import loads it
+    code, _, err = invoke(capsys, *argv, "--write-python-packages")
+    assert code == 0, err
+    assert HIT in err
+    assert not list((app / ".python_packages").rglob("__pycache__"))
+    with zipfile.ZipFile(app.parent / "out.zip") as archive:
+        assert not [name for name in archive.namelist() if "__pycache__" in name]
+    assert not list(app.rglob("*.pyc"))  # nor in the app: the smoke import runs elsewhere
+
+
+def test_a_smoke_import_without_the_cache_writes_no_bytecode(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp
+) -> None:
+    app = make_app("alpha", function_app=FUNCTION_APP_IMPORTING_ALPHA)
+    pack(capsys, app, "--write-python-packages")
+    argv = ["pack", str(app), "--build", "none", "--smoke", "-o", str(app.parent / "none.zip")]
+    code, _, err = invoke(capsys, *argv)
+    assert code == 0, err
+    assert "smoke import passed" in err
+    assert not list(app.rglob("__pycache__"))  # the user's own .python_packages is left alone
