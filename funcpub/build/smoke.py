@@ -21,8 +21,6 @@ from typing import Final, Literal
 from funcpub.build.base import BuildReporter
 from funcpub.build.tools import run_step
 from funcpub.errors import BuildError
-from funcpub.functionhost import FunctionHost, prepare_worker_dir
-from funcpub.functionhost.workerdir import link
 from funcpub.ignore import PYTHON_PACKAGES, IncludedFile
 
 SmokeMode = Literal["auto", "on", "off"]
@@ -125,12 +123,15 @@ def _index(
     scratch: Path,
     write_bytecode: bool = False,
 ) -> SmokeOutcome:
+    from funcpub.functionhost import FunctionHost, prepare_worker_dir  # only when it runs
+
     wwwroot = lay_out(files, scratch / "wwwroot")
     worker = prepare_worker_dir(scratch / "worker")
-    with FunctionHost(
-        wwwroot, python=python, worker_dir=worker, write_bytecode=write_bytecode
-    ) as host:
+    host = FunctionHost(wwwroot, python=python, worker_dir=worker, write_bytecode=write_bytecode)
+    try:
         result = host.index(SMOKE_TIMEOUT)
+    finally:
+        host.close(graceful=False)  # its answer is all the smoke import needs
     if result.errors:
         lines = "\n".join(result.errors).splitlines()[:MAX_ERROR_LINES]
         msg = f"the app fails to import with Python {version}:\n" + "\n".join(lines)
@@ -144,16 +145,17 @@ def _index(
 
 def lay_out(files: Iterable[IncludedFile], wwwroot: Path) -> Path:
     """A wwwroot of links to the package's files (copies where links are not allowed)."""
-    linked: set[Path] = set()
+    from funcpub.functionhost.workerdir import link
+
+    linked = ""  # the `.python_packages` folder linked, with a trailing separator
     for item in files:
         top = item.relpath.split("/", 1)[0]
-        if top == PYTHON_PACKAGES:
+        if top != PYTHON_PACKAGES:
+            link(item.source, wwwroot / item.relpath)
+        elif not linked or not str(item.source).startswith(linked):
             source = _python_packages_of(item)
-            if source not in linked:
-                link(source, wwwroot / PYTHON_PACKAGES)
-                linked.add(source)
-            continue
-        link(item.source, wwwroot / item.relpath)
+            link(source, wwwroot / PYTHON_PACKAGES)
+            linked = f"{source}{os.sep}"
     wwwroot.mkdir(parents=True, exist_ok=True)
     return wwwroot
 

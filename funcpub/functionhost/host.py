@@ -193,12 +193,12 @@ class FunctionHost:
             return self._failed(function, invocation_id, started, _failure(reply["exception"]))
         return self._succeeded(function, invocation_id, started, reply)
 
-    def close(self) -> None:
-        """Stop the worker."""
+    def close(self, *, graceful: bool = True) -> None:
+        """Stop the worker: let it exit, or (not `graceful`) kill it at once."""
         with self._lock:
             worker, self._worker = self._worker, None
         if worker is not None:
-            worker.stop()
+            worker.stop() if graceful else worker.kill()
 
     # -- worker lifecycle --
 

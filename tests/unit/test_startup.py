@@ -36,6 +36,7 @@ HEAVY = (
     "rich.progress",
     "funcpub.deploy",
     "funcpub.emulator",
+    "funcpub.functionhost",  # the smoke import's, when it runs
     "funcpub.container.engine",
     "funcpub.cli.deploying",
 )
