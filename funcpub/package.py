@@ -18,12 +18,14 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 import zipfile
 from collections import deque
-from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import closing
+from concurrent.futures import wait as futures_wait
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from io import BufferedReader
 from pathlib import Path
@@ -179,6 +181,27 @@ def write_zip(
     depend on their number. `store` supplies entries deflated by an earlier pack and keeps
     the ones it wants from this one (saved once the zip is complete).
     """
+    with zip_writing(
+        files, destination, timestamp=timestamp, compresslevel=compresslevel, workers=workers,
+        store=store,
+    ) as finish:  # fmt: skip
+        return finish()
+
+
+@contextmanager
+def zip_writing(
+    files: Iterable[IncludedFile],
+    destination: Path,
+    *,
+    timestamp: Timestamp | None = None,
+    compresslevel: int = 6,
+    workers: int | None = None,
+    store: DeflatedStore | None = None,
+) -> Iterator[Callable[[], Artifact]]:
+    """`write_zip` on another thread while the block runs: call what it yields to wait for the
+    zip and put it in place. Leaving the block any other way (an error, Ctrl-C) stops the
+    writer and leaves neither a partial zip nor a changed `destination`.
+    """
     if not 0 <= compresslevel <= 9:
         msg = f"compresslevel must be 0-9, not {compresslevel}"
         raise ValueError(msg)
@@ -187,21 +210,37 @@ def write_zip(
     date_time = zip_timestamp() if timestamp is None else timestamp
     replaced = masked_requirements(entries)
     temporary = _temporary_next_to(destination)
-    try:
-        digest, size = _write_archive(temporary, entries, replaced, date_time, deflating)
+    stop = threading.Event()
+
+    def finish() -> Artifact:
+        digest, size = writing.result()
         _move(temporary, destination)
         if store is not None:
             store.save()
-    except KeyboardInterrupt:  # Ctrl-C (or SIGTERM): never leave a partial zip behind
-        temporary.unlink(missing_ok=True)
-        msg = f"interrupted while writing {destination.name}: no partial zip is left behind"
-        raise PackInterruptedError(
-            msg, hint="nothing was uploaded; run the command again"
-        ) from None
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return Artifact(path=destination, file_count=len(entries), size=size, sha256=digest)
+        return Artifact(path=destination, file_count=len(entries), size=size, sha256=digest)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="funcpub-zip") as writer:
+        writing = writer.submit(
+            _write_archive, temporary, entries, replaced, date_time, deflating, stop=stop
+        )
+        try:
+            yield finish
+        except KeyboardInterrupt:  # Ctrl-C (or SIGTERM): never leave a partial zip behind
+            _abandon(stop, writing, temporary)
+            msg = f"interrupted while writing {destination.name}: no partial zip is left behind"
+            raise PackInterruptedError(
+                msg, hint="nothing was uploaded; run the command again"
+            ) from None
+        except BaseException:
+            _abandon(stop, writing, temporary)
+            raise
+
+
+def _abandon(stop: threading.Event, writing: Future[tuple[str, int]], temporary: Path) -> None:
+    """Stop the writer at its next write, wait for it, and remove what it wrote."""
+    stop.set()
+    futures_wait((writing,))
+    temporary.unlink(missing_ok=True)
 
 
 def _temporary_next_to(destination: Path) -> Path:
@@ -243,11 +282,13 @@ def _write_archive(
     replaced: Mapping[str, bytes],
     date_time: Timestamp,
     deflating: Deflating,
+    *,
+    stop: threading.Event,
 ) -> tuple[str, int]:
     """Write the zip to `path`; return its SHA-256 and size."""
     try:
         with path.open("wb") as stream:
-            archive = _HashedStream(stream)
+            archive = _HashedStream(stream, stop)
             _write_entries(archive, entries, replaced, date_time, deflating)
             stream.flush()
             os.fsync(stream.fileno())
@@ -257,16 +298,24 @@ def _write_archive(
     return archive.hexdigest(), archive.tell()
 
 
-class _HashedStream:
-    """A binary stream that hashes what goes through it, so the zip is never read back."""
+class _StoppedError(Exception):
+    """The zip is no longer wanted (see `zip_writing`)."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+
+class _HashedStream:
+    """A binary stream that hashes what goes through it, so the zip is never read back; it
+    raises `_StoppedError` once `stop` is set."""
+
+    def __init__(self, stream: IO[bytes], stop: threading.Event) -> None:
         self._stream = stream
+        self._stop = stop
         self._digest = hashlib.sha256()
         self._size = 0
 
     def write(self, data: bytes | memoryview) -> int:
         """Write and hash `data`."""
+        if self._stop.is_set():
+            raise _StoppedError
         self._digest.update(data)
         self._size += len(data)
         return self._stream.write(data)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,11 +39,16 @@ class BuildOptions:
 
 @dataclass(frozen=True, kw_only=True)
 class StagedPackage:
-    """A built app, ready to zip while the context that made it is open."""
+    """A built app, ready to zip while the context that made it is open.
+
+    `check` runs what remains before the package may be used: the smoke import, then
+    `--write-python-packages`; call it once, while the zip is written (it mostly waits for
+    another process), and put the zip in place only if it returns.
+    """
 
     files: tuple[IncludedFile, ...]
     result: BuildResult
-    smoke: SmokeOutcome
+    check: Callable[[], SmokeOutcome]
     store: DeflatedStore | None = None  # the cached dependencies' deflated entries
 
 
@@ -61,7 +66,7 @@ def staged_package(
     build: BuildOptions,
     reporter: BuildReporter,
 ) -> Iterator[StagedPackage]:
-    """Run the build and checks in a temporary folder; yield the files to zip."""
+    """Run the build in a temporary folder; yield the files to zip and the checks to run."""
     strategy = STRATEGIES[options.build]
     request = build_request(project, options)
     with (
@@ -75,19 +80,23 @@ def staged_package(
         for warning in result.warnings:
             reporter.warn(warning)
         files = package_files(project.root, selection, result)
-        smoke = smoke_import(
-            files,
-            python_version=options.python_version,
-            mode=build.smoke,
-            root=project.root,
-            scratch=Path(scratch, "smoke"),
-            reporter=reporter,
-            image=result.image,
-            reusable_dependencies=built.in_cache,
-        )
-        if build.write_python_packages:
-            _write_back(project.root, result, reporter)
-        yield StagedPackage(files=files, result=result, smoke=smoke, store=built.store)
+
+        def check() -> SmokeOutcome:
+            smoke = smoke_import(
+                files,
+                python_version=options.python_version,
+                mode=build.smoke,
+                root=project.root,
+                scratch=Path(scratch, "smoke"),
+                reporter=reporter,
+                image=result.image,
+                reusable_dependencies=built.in_cache,
+            )
+            if build.write_python_packages:
+                _write_back(project.root, result, reporter)
+            return smoke
+
+        yield StagedPackage(files=files, result=result, check=check, store=built.store)
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from funcpub.console import Console
 from funcpub.errors import EXIT_INTERRUPTED, ConfigError, FuncpubError
 from funcpub.ignore import FileSelection
 from funcpub.options import Options
-from funcpub.package import Artifact, write_zip, zip_timestamp
+from funcpub.package import Artifact, zip_timestamp, zip_writing
 from funcpub.project import FunctionProject
 
 Smoke = Annotated[
@@ -162,9 +162,17 @@ def built_package(
         console.end_status()
 
 
-def write_package(staged: StagedPackage, destination: Path) -> Artifact:
-    """Zip the staged files to `destination` (copying the cached dependencies' entries)."""
-    return write_zip(staged.files, destination, timestamp=zip_timestamp(), store=staged.store)
+def write_package(staged: StagedPackage, destination: Path, console: Console) -> Artifact:
+    """Zip the staged files to `destination` (copying the cached dependencies' entries) while
+    the checks run; the zip replaces `destination` only once they passed."""
+    with zip_writing(
+        staged.files, destination, timestamp=zip_timestamp(), store=staged.store
+    ) as finish:
+        smoke = staged.check()
+        console.end_status()
+        if smoke.ran:
+            console.step(f"smoke import passed ({smoke.detail})")
+        return finish()
 
 
 def _summarize(console: Console, staged: StagedPackage) -> None:
@@ -173,5 +181,3 @@ def _summarize(console: Console, staged: StagedPackage) -> None:
         console.step(f"dependencies: {', '.join(result.installed)}")
     if result.built_from_source:
         console.step(f"built from source (pure Python): {', '.join(result.built_from_source)}")
-    if staged.smoke.ran:
-        console.step(f"smoke import passed ({staged.smoke.detail})")

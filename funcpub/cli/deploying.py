@@ -100,7 +100,7 @@ def _package(prepared: Prepared, request: PublishRequest, console: Console) -> I
             prepared.project, prepared.options, prepared.selection, console, request.build
         ) as staged:
             console.step(f"packing {len(staged.files)} files into {destination.name}")
-            artifact = write_package(staged, destination)
+            artifact = write_package(staged, destination, console)
         yield artifact
 
 

@@ -120,7 +120,7 @@ def pack(
     )
     with built_package(loaded.project, loaded.options, selection, console, choices) as staged:
         console.step(f"writing {destination} ({len(staged.files)} files)")
-        artifact = write_package(staged, destination)
+        artifact = write_package(staged, destination, console)
     console.set_outputs({"package-sha256": artifact.sha256})
     if json_output:
         console.json(asdict(artifact) | {"path": str(artifact.path)})

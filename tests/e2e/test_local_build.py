@@ -137,10 +137,14 @@ def test_the_smoke_import_catches_a_missing_module(
         '    return func.HttpResponse("x")\n'
     )
     app = make_app("beta", function_app=function_app)
+    previous = app.parent / "out.zip"
+    previous.write_bytes(b"the zip of an earlier pack")
     code, _, err = pack(capsys, app)
     assert code == 4
     assert "No module named 'alpha'" in err
-    assert not (app.parent / "out.zip").exists()
+    # The zip was being written meanwhile: it is gone, and the earlier one is as it was.
+    assert previous.read_bytes() == b"the zip of an earlier pack"
+    assert [path.name for path in app.parent.glob("*out.zip*")] == ["out.zip"]
 
     app = make_app("alpha", name="fixed", function_app=function_app)
     code, _, err = pack(capsys, app)

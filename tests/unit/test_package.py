@@ -8,6 +8,7 @@ import shutil
 import struct
 import subprocess
 import tempfile
+import time
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
@@ -243,6 +244,50 @@ def test_interrupt_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.Mon
         write_zip(files, tmp_path / "out/app.zip")
     assert info.value.exit_code == 130
     assert leftovers(tmp_path / "out") == []
+
+
+def test_zip_writing_keeps_the_zip_out_of_place_until_it_is_asked_for(tmp_path: Path) -> None:
+    make_tree(tmp_path / "app", TREE)
+    destination = tmp_path / "out" / "app.zip"
+    destination.parent.mkdir()
+    destination.write_bytes(b"previous")
+    with package.zip_writing(included(tmp_path / "app"), destination) as finish:
+        assert destination.read_bytes() == b"previous"  # whatever the writer has done so far
+        artifact = finish()
+    plain = pack(tmp_path / "app", tmp_path / "plain.zip")  # the same bytes as write_zip
+    assert (artifact.sha256, artifact.size) == (plain.sha256, plain.size)
+    assert artifact.sha256 == hashlib.sha256(destination.read_bytes()).hexdigest()
+    assert leftovers(destination.parent) == ["app.zip"]
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_leaving_zip_writing_early_stops_the_writer_and_keeps_the_previous_zip(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: type[BaseException]
+) -> None:
+    """Ctrl-C or a failed check while the zip is written: the writer stops at its next write."""
+    make_tree(tmp_path / "app", {f"f{number:03}.py": b"x" * 5000 for number in range(200)})
+    written: list[int] = []
+    real_deflate = package.deflate
+
+    def slow(entry: IncludedFile, content: bytes | None, level: int) -> package.Deflated:
+        written.append(1)
+        time.sleep(0.01)
+        return real_deflate(entry, content, level)
+
+    monkeypatch.setattr(package, "deflate", slow)
+    destination = tmp_path / "out" / "app.zip"
+    destination.parent.mkdir()
+    destination.write_bytes(b"previous")
+    expected = package.PackInterruptedError if error is KeyboardInterrupt else RuntimeError
+    with (
+        pytest.raises(expected),
+        package.zip_writing(included(tmp_path / "app"), destination, workers=1),
+    ):
+        time.sleep(0.2)
+        raise error
+    assert destination.read_bytes() == b"previous"
+    assert leftovers(destination.parent) == ["app.zip"]
+    assert len(written) < 100  # stopped, not written to the end and thrown away
 
 
 def test_unwritable_destination_is_a_build_error(tmp_path: Path) -> None:
