@@ -2,11 +2,13 @@
 
 The key covers the normalized requirements (every `-r`/`-c` include, comments and blank lines
 dropped, lines sorted), the content of local archives they name, the listing of local
-`--find-links` folders, the `PIP_*`/`UV_*` settings (hashed: they may hold index credentials),
-the target platform, the build strategy, what it installs with (its `BuildEnvironment`: the
-local installer and its version, or the docker build's image and network) and funcpub's
-version. A requirement on a local folder (`-e .`, `./mypkg`) has no such key: its content
-changes without the requirements changing, so those builds are never cached.
+`--find-links` folders (named by the requirements, `PIP_FIND_LINKS` or `UV_FIND_LINKS`), the
+`PIP_*`/`UV_*` settings (hashed: they may hold index credentials), the target platform, the
+build strategy, what it installs with (its `BuildEnvironment`: the local installer and its
+version, or the docker build's image and network), the content of the configuration files an
+installer running here reads (`funcpub.build.installerconfig`) and funcpub's version. A
+requirement on a local folder (`-e .`, `./mypkg`) has no such key: its content changes without
+the requirements changing, so those builds are never cached.
 
 Requirements that leave versions open (`requests>=2`) get a new upstream release without any
 of this changing, so a cached build of them expires (`--cache-ttl`); a hashed lock (every line
@@ -31,10 +33,11 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from funcpub import __version__
+from funcpub.build.installerconfig import config_digest, file_digest
 from funcpub.requirements import Entry, logical_lines, scan_requirements
 from funcpub.strategies.base import BuildEnvironment, BuildRequest
 
-KEY_FORMAT: Final = 2  # 2: the strategy's environment (installer or image)
+KEY_FORMAT: Final = 3  # 2: the strategy's environment; 3: installer config files, env find-links
 # Installer settings that change how it runs, not what it installs.
 _NEUTRAL_SETTINGS: Final = frozenset(
     {"PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", "PIP_DISABLE_PIP_VERSION_CHECK", "PIP_PROGRESS_BAR",
@@ -86,8 +89,10 @@ def cache_key(
         "target": asdict(request.target),
         "requirements": files,
         "archives": _archives(scan.entries, top),
-        "find-links": _find_links(lines, top.parent),
+        "find-links": _find_links(_line_find_links(lines), top.parent),
+        "find-links-environ": _find_links(_environ_find_links(environ), root),
         "settings": _settings_digest(environ),
+        "config": _config(environment, root, environ),
     }
     digest = hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]
     return CacheKey(digest=digest, hashed=_all_hashed(lines))
@@ -152,34 +157,38 @@ def _local_folder(text: str, requirements: Path) -> bool:
 def _archives(entries: Iterable[Entry], requirements: Path) -> dict[str, str]:
     """sha256 of every local archive the requirements install."""
     return {
-        entry.text: _file_digest(_local_path(entry.text, requirements.parent))
+        entry.text: file_digest(_local_path(entry.text, requirements.parent)) or "missing"
         for entry in entries
         if entry.kind == "local"
     }
 
 
-def _file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as stream:
-            while chunk := stream.read(1 << 20):
-                digest.update(chunk)
-    except OSError:
-        return "missing"
-    return digest.hexdigest()
-
-
-def _find_links(lines: Iterable[str], base: Path) -> dict[str, list[tuple[str, int, int]]]:
-    """Local `--find-links` folders: the name, size and mtime of what they offer."""
+def _find_links(values: Iterable[str], base: Path) -> dict[str, list[tuple[str, int, int]]]:
+    """Local `--find-links` folders (relative to `base`): name, size and mtime of their files."""
     listings: dict[str, list[tuple[str, int, int]]] = {}
-    for line in lines:
-        for value in _option_values(line, _FIND_LINKS):
-            if "://" in value and not value.startswith("file:"):
-                continue
-            folder = Path(unquote(urlsplit(value).path) if value.startswith("file:") else value)
-            folder = folder if folder.is_absolute() else base / folder
-            listings[value] = _listing(folder)
+    for value in values:
+        if "://" in value and not value.startswith("file:"):
+            continue
+        folder = Path(unquote(urlsplit(value).path) if value.startswith("file:") else value)
+        listings[value] = _listing(folder if folder.is_absolute() else base / folder)
     return listings
+
+
+def _line_find_links(lines: Iterable[str]) -> list[str]:
+    """The `--find-links` locations the requirement lines name."""
+    return [value for line in lines for value in _option_values(line, _FIND_LINKS)]
+
+
+def _environ_find_links(environ: Mapping[str, str]) -> list[str]:
+    """The locations of `PIP_FIND_LINKS` (space-separated) and `UV_FIND_LINKS` (comma-separated)."""
+    uv_values = (value.strip() for value in environ.get("UV_FIND_LINKS", "").split(","))
+    return [*environ.get("PIP_FIND_LINKS", "").split(), *filter(None, uv_values)]
+
+
+def _config(environment: BuildEnvironment, root: Path, environ: Mapping[str, str]) -> str | None:
+    """The digest of the configuration files of the installer that runs here, in the app."""
+    installer = environment.host_installer
+    return None if installer is None else config_digest(installer, cwd=root, environ=environ)
 
 
 def _option_values(line: str, names: tuple[str, ...]) -> list[str]:

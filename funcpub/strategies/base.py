@@ -38,6 +38,8 @@ class BuildEnvironment:
     identity: Mapping[str, str]  # the installer and its version, the image, ...
     describes: str  # for `funcpub cache list`
     renewed: str | None = None  # why this run renews the environment (then the build runs again)
+    # The installer that runs on this machine in the app folder: its config files are keyed too.
+    host_installer: Installer | None = None
 
 
 def build_request(project: FunctionProject, options: Options) -> BuildRequest:

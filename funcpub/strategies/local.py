@@ -121,11 +121,12 @@ class LocalStrategy:
         return (NO_REMOTE_BUILD,)
 
     def environment(self, request: BuildRequest, reporter: BuildReporter) -> BuildEnvironment:
-        """The installer and its version."""
+        """The installer and its version; the key adds its configuration files."""
         installer = request.installer
         return BuildEnvironment(
             identity={"installer": installer, "version": _installer_version(installer)},
             describes=f"{installer}, {request.target.describe()}",
+            host_installer=installer,
         )
 
     def build(

@@ -100,6 +100,67 @@ def test_includes_local_archives_and_find_links_are_part_of_the_key(tmp_path: Pa
     assert len({base.digest, included.digest, archive.digest, listing.digest}) == 4
 
 
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PIP_FIND_LINKS", "https://mirror/links {wheels}"), ("UV_FIND_LINKS", "wheels,https://x/")],
+)
+def test_find_links_folders_named_by_the_environment_are_listed(
+    tmp_path: Path, name: str, value: str
+) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    environ = {name: value.format(wheels=wheels)}
+    base = key_of(tmp_path, "beta\n", environ)
+    (wheels / "beta-1.1-py3-none-any.whl").write_bytes(b"new")
+    assert key_of(tmp_path, "beta\n", environ) != base
+
+
+@pytest.mark.parametrize(
+    ("installer", "relpath"),
+    [
+        ("pip", "config/pip/pip.conf"),  # XDG_CONFIG_HOME
+        ("pip", "home/.pip/pip.conf"),  # the legacy user file
+        ("pip", "named.conf"),  # PIP_CONFIG_FILE
+        ("uv", "config/uv/uv.toml"),
+        ("uv", "app/uv.toml"),  # uv runs in the app folder
+        ("uv", "uv.toml"),  # ... and looks in its parents
+    ],
+)
+def test_the_installer_configuration_files_are_part_of_the_key(
+    tmp_path: Path, installer: str, relpath: str
+) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    environ = {
+        "HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "PIP_CONFIG_FILE": str(tmp_path / "named.conf"),
+    }
+    keys = [key_of(app, "beta\n", environ, installer=installer).digest]
+    config = tmp_path / relpath
+    config.parent.mkdir(parents=True, exist_ok=True)
+    for index in ("https://one/simple", "https://two/simple"):
+        config.write_text(f'[global]\nindex-url = "{index}"\n', encoding="utf-8")
+        keys.append(key_of(app, "beta\n", environ, installer=installer).digest)
+    assert len(set(keys)) == 3
+
+
+def test_only_the_tool_uv_table_of_a_pyproject_is_part_of_the_key(tmp_path: Path) -> None:
+    project = '[project]\nname = "app"\nversion = "{version}"\n'
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(project.format(version="1"), encoding="utf-8")
+    base = key_of(tmp_path, "beta\n")
+    pyproject.write_text(project.format(version="2"), encoding="utf-8")
+    assert key_of(tmp_path, "beta\n") == base
+    tool_uv = project.format(version="2") + '[tool.uv.pip]\nprerelease = "{value}"\n'
+    pyproject.write_text(tool_uv.format(value="allow"), encoding="utf-8")
+    assert key_of(tmp_path, "beta\n") != base
+    no_config = {"UV_NO_CONFIG": "1"}  # uv reads no configuration file at all
+    ignored = key_of(tmp_path, "beta\n", no_config)
+    pyproject.write_text(tool_uv.format(value="disallow"), encoding="utf-8")
+    assert key_of(tmp_path, "beta\n", no_config) == ignored
+
+
 def test_a_local_folder_is_never_cached(tmp_path: Path) -> None:
     (tmp_path / "mypkg").mkdir()
     for text in ("./mypkg\n", "-e ./mypkg\n"):
