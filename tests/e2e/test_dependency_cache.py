@@ -15,8 +15,10 @@ import pytest
 from funcpub.build.cache import deps_dir
 from funcpub.errors import BuildError
 from funcpub.strategies.local import LocalStrategy
+from funcpub.usercache import lock_file, try_lock
 from tests.clirun import invoke
 from tests.e2e.conftest import MakeApp
+from tests.wheelhouse import write_wheel
 
 pytestmark = pytest.mark.subprocess
 
@@ -49,6 +51,23 @@ def pack(
 def entries() -> list[str]:
     folder = deps_dir()
     return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def write_beta(folder: Path, version: str) -> None:
+    """A beta wheel of `version` in `folder` (the wheelhouse has beta 1.0)."""
+    folder.mkdir(exist_ok=True)
+    write_wheel(folder, "beta", version, "py3-none-any", {"beta/__init__.py": "VALUE = 'b'\n"})
+
+
+def shipped_versions(archive: Path, name: str) -> list[str]:
+    """The versions of `name` in the zip's .python_packages."""
+    with zipfile.ZipFile(archive) as opened:
+        names = [entry.split("/")[-2] for entry in opened.namelist() if entry.endswith("/METADATA")]
+    return [
+        folder.removesuffix(".dist-info").split("-")[1]
+        for folder in names
+        if folder.startswith(f"{name}-")
+    ]
 
 
 @pytest.mark.parametrize("installer", ["uv", "pip"])
@@ -93,6 +112,51 @@ def test_what_makes_a_new_build(
     _, err = pack(capsys, app)
     assert HIT in err
     assert len(entries()) == 5
+
+
+@pytest.mark.parametrize("installer", ["uv", "pip"])
+def test_a_constraints_file_is_honoured_and_its_content_is_keyed(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp, tmp_path: Path, installer: str
+) -> None:
+    older = tmp_path / "older"
+    write_beta(older, "0.9")
+    app = make_app(f"--find-links {older}", "-c constraints.txt", "beta")
+    constraints = app / "constraints.txt"
+    constraints.write_text("beta<1\n", encoding="utf-8")
+    _, err = pack(capsys, app, "--installer", installer)
+    assert MISS in err
+    assert shipped_versions(app.parent / "out.zip", "beta") == ["0.9"]
+    constraints.write_text("beta>=1\n", encoding="utf-8")
+    _, err = pack(capsys, app, "--installer", installer)
+    assert MISS in err
+    assert shipped_versions(app.parent / "out.zip", "beta") == ["1.0"]
+
+
+@pytest.mark.parametrize(
+    ("installer", "variable"), [("uv", "UV_FIND_LINKS"), ("pip", "PIP_FIND_LINKS")]
+)
+def test_find_links_of_the_environment_reach_the_installer_and_the_key(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    installer: str,
+    variable: str,
+) -> None:
+    links = tmp_path / "links"
+    write_beta(links, "1.0")
+    monkeypatch.setenv(variable, str(links))
+    app = make_app()
+    (app / "requirements.txt").write_text("--no-index\nbeta\n", encoding="utf-8")
+    _, err = pack(capsys, app, "--installer", installer)
+    assert MISS in err
+    assert shipped_versions(app.parent / "out.zip", "beta") == ["1.0"]
+    _, err = pack(capsys, app, "--installer", installer)
+    assert HIT in err
+    write_beta(links, "1.1")
+    _, err = pack(capsys, app, "--installer", installer)
+    assert MISS in err
+    assert shipped_versions(app.parent / "out.zip", "beta") == ["1.1"]
 
 
 def test_open_requirements_expire_pinned_ones_do_not(
@@ -175,6 +239,24 @@ def test_cache_list_and_clear(capsys: pytest.CaptureFixture[str], make_app: Make
     assert "open versions" in out
     code, out, _ = invoke(capsys, "cache", "clear")
     assert code == 0
+    assert "removed 1 cached build(s)" in out
+    assert entries() == []
+
+
+def test_cache_clear_keeps_a_build_in_use(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp
+) -> None:
+    pack(capsys, make_app("alpha"))
+    [key] = entries()
+    with lock_file(f"deps-{key}.lock").open("a+", encoding="utf-8") as held:
+        assert try_lock(held)  # as a running pack holds it, from the lookup to the written zip
+        code, out, err = invoke(capsys, "cache", "clear")
+    assert code == 0
+    assert "removed 0 cached build(s)" in out
+    assert "1 cached build(s) are in use by a running funcpub and were kept" in err
+    assert entries() == [key]
+    assert (deps_dir() / key / "entry.json").is_file()
+    code, out, _ = invoke(capsys, "cache", "clear")
     assert "removed 1 cached build(s)" in out
     assert entries() == []
 
