@@ -3,12 +3,13 @@
 The key covers the normalized requirements (every `-r`/`-c` include, comments and blank lines
 dropped, lines sorted), the content of local archives they name, the listing of local
 `--find-links` folders (named by the requirements, `PIP_FIND_LINKS` or `UV_FIND_LINKS`), the
-`PIP_*`/`UV_*` settings (hashed: they may hold index credentials), the target platform, the
-build strategy, what it installs with (its `BuildEnvironment`: the local installer and its
-version, or the docker build's image and network), the content of the configuration files an
-installer running here reads (`funcpub.build.installerconfig`) and funcpub's version. A
-requirement on a local folder (`-e .`, `./mypkg`) has no such key: its content changes without
-the requirements changing, so those builds are never cached.
+content of the constraints files `PIP_CONSTRAINT`/`UV_CONSTRAINT` name, the `PIP_*`/`UV_*`
+settings (hashed: they may hold index credentials), the target platform, the build strategy,
+what it installs with (its `BuildEnvironment`: the local installer and its version, or the
+docker build's image and network), the content of the configuration files an installer running
+here reads (`funcpub.build.installerconfig`) and funcpub's version. A requirement on a local
+folder (`-e .`, `./mypkg`) has no such key: its content changes without the requirements
+changing, so those builds are never cached.
 
 Requirements that leave versions open (`requests>=2`) get a new upstream release without any
 of this changing, so a cached build of them expires (`--cache-ttl`); a hashed lock (every line
@@ -91,6 +92,7 @@ def cache_key(
         "archives": _archives(scan.entries, top),
         "find-links": _find_links(_line_find_links(lines), top.parent),
         "find-links-environ": _find_links(_environ_find_links(environ), root),
+        "constraints-environ": _environ_constraints(environ, root),
         "settings": _settings_digest(environ),
         "config": _config(environment, root, environ),
     }
@@ -183,6 +185,12 @@ def _environ_find_links(environ: Mapping[str, str]) -> list[str]:
     """The locations of `PIP_FIND_LINKS` (space-separated) and `UV_FIND_LINKS` (comma-separated)."""
     uv_values = (value.strip() for value in environ.get("UV_FIND_LINKS", "").split(","))
     return [*environ.get("PIP_FIND_LINKS", "").split(), *filter(None, uv_values)]
+
+
+def _environ_constraints(environ: Mapping[str, str], root: Path) -> dict[str, str]:
+    """The content of the constraints files `PIP_CONSTRAINT` and `UV_CONSTRAINT` name."""
+    names = (*environ.get("PIP_CONSTRAINT", "").split(), *environ.get("UV_CONSTRAINT", "").split())
+    return {name: file_digest(root / name) or "missing" for name in names}
 
 
 def _config(environment: BuildEnvironment, root: Path, environ: Mapping[str, str]) -> str | None:

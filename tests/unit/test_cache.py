@@ -115,6 +115,16 @@ def test_find_links_folders_named_by_the_environment_are_listed(
     assert key_of(tmp_path, "beta\n", environ) != base
 
 
+@pytest.mark.parametrize("name", ["PIP_CONSTRAINT", "UV_CONSTRAINT"])
+def test_constraints_files_named_by_the_environment_are_hashed(tmp_path: Path, name: str) -> None:
+    constraints = tmp_path / "constraints.txt"
+    constraints.write_text("beta<1\n", encoding="utf-8")
+    environ = {name: "constraints.txt"}  # from the app folder, where the installer runs
+    base = key_of(tmp_path, "beta\n", environ)
+    constraints.write_text("beta<2\n", encoding="utf-8")
+    assert key_of(tmp_path, "beta\n", environ) != base
+
+
 @pytest.mark.parametrize(
     ("installer", "relpath"),
     [
