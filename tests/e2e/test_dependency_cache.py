@@ -159,6 +159,36 @@ def test_find_links_of_the_environment_reach_the_installer_and_the_key(
     assert shipped_versions(app.parent / "out.zip", "beta") == ["1.1"]
 
 
+@pytest.mark.parametrize(
+    ("installer", "variable", "setting"),
+    [
+        ("uv", "UV_CONFIG_FILE", '[pip]\nfind-links = ["{links}"]\n'),
+        ("pip", "PIP_CONFIG_FILE", "[global]\nfind-links = {links}\n"),
+    ],
+)
+def test_a_changed_installer_configuration_file_makes_a_new_build(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    installer: str,
+    variable: str,
+    setting: str,
+) -> None:
+    newer = tmp_path / "newer"
+    write_beta(newer, "1.1")
+    config = tmp_path / "installer.conf"
+    config.write_text("", encoding="utf-8")
+    monkeypatch.setenv(variable, str(config))
+    app = make_app("beta")
+    pack(capsys, app, "--installer", installer)
+    assert shipped_versions(app.parent / "out.zip", "beta") == ["1.0"]
+    config.write_text(setting.format(links=newer), encoding="utf-8")
+    _, err = pack(capsys, app, "--installer", installer)
+    assert MISS in err
+    assert shipped_versions(app.parent / "out.zip", "beta") == ["1.1"]  # the installer read it
+
+
 def test_open_requirements_expire_pinned_ones_do_not(
     capsys: pytest.CaptureFixture[str], make_app: MakeApp
 ) -> None:
