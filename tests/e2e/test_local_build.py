@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -89,21 +90,62 @@ def test_a_native_sdist_stops_the_build_and_the_project_is_untouched(
     assert not (app.parent / "out.zip").exists()
 
 
+# What each installer says when no wheel of maconly suits the target (and it has no sdist).
+NO_WHEEL_REASONS = {
+    "uv": "Wheels are available for `maconly` (v1.0) on the following platform: "
+    "`macosx_11_0_arm64`",
+    "pip": "No matching distribution found for maconly",
+}
+
+
+@INSTALLERS
 def test_a_wheel_only_for_macos_is_refused(
-    capsys: pytest.CaptureFixture[str], make_app: MakeApp
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp, installer: str
 ) -> None:
-    code, _, err = pack(capsys, make_app("maconly"), "--no-smoke")
+    code, _, err = pack(capsys, make_app("maconly"), "--no-smoke", installer=installer)
     assert code == 4
-    assert "maconly" in err
+    assert "error: installing the requirements failed" in err
+    assert NO_WHEEL_REASONS[installer] in err
 
 
+@INSTALLERS
 def test_the_binary_check_names_the_package_and_the_file(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp, installer: str
+) -> None:
+    code, _, err = pack(capsys, make_app("wrongabi"), "--no-smoke", installer=installer)
+    assert code == 4
+    assert "1 file(s) will not run on Linux x86_64, Debian 12 (bookworm), glibc 2.36" in err
+    problem = "wrongabi==1.0: wrongabi/_speed.cpython-39-x86_64-linux-gnu.so: "
+    assert problem + "an extension module for CPython 3.9, not 3.11" in err
+
+
+def test_the_same_requirements_give_the_same_files_with_uv_and_pip(
     capsys: pytest.CaptureFixture[str], make_app: MakeApp
 ) -> None:
-    code, _, err = pack(capsys, make_app("wrongabi"), "--no-smoke")
-    assert code == 4
-    assert "wrongabi==1.0: wrongabi/_speed.cpython-39-x86_64-linux-gnu.so" in err
-    assert "CPython 3.9, not 3.11" in err
+    app = make_app("alpha", "puresd", "fastgreet")
+    shipped = {}
+    for each in ("uv", "pip"):
+        code, _, err = pack(capsys, app, "--no-smoke", "--no-cache", installer=each)
+        assert code == 0, err
+        shipped[each] = names(app)
+    assert shipped["uv"] == shipped["pip"]
+    assert f"{SITE}/puresd-1.0.dist-info/RECORD" in shipped["uv"]
+
+
+def test_the_bytes_do_not_depend_on_the_state_of_the_uv_cache(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    app = make_app("alpha", "puresd", "fastgreet")
+    digests = []
+    for uv_cache in ("first", "first", "second"):  # cold, warm, another cold one
+        monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / uv_cache))
+        code, _, err = pack(capsys, app, "--no-smoke", "--no-cache")
+        assert code == 0, err
+        digests.append(hashlib.sha256((app.parent / "out.zip").read_bytes()).hexdigest())
+    assert digests[0] == digests[1] == digests[2]
 
 
 @INSTALLERS
