@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.version import Version
 
 from funcpub.cli import run
 from tests.e2e.conftest import MakeApp
+from tests.wheelhouse import NEW_GLIBC_LIBRARY, NEW_GLIBC_NEEDS
 
 pytestmark = pytest.mark.subprocess
 
@@ -117,6 +120,23 @@ def test_the_binary_check_names_the_package_and_the_file(
     assert "1 file(s) will not run on Linux x86_64, Debian 12 (bookworm), glibc 2.36" in err
     problem = "wrongabi==1.0: wrongabi/_speed.cpython-39-x86_64-linux-gnu.so: "
     assert problem + "an extension module for CPython 3.9, not 3.11" in err
+
+
+@INSTALLERS
+def test_a_library_needing_a_newer_glibc_than_the_target_is_refused(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp, installer: str
+) -> None:
+    host_glibc = platform.libc_ver()[1]
+    if Version(host_glibc or "0") < Version(NEW_GLIBC_NEEDS.removeprefix("GLIBC_")):
+        pytest.skip(
+            f"the library needs {NEW_GLIBC_NEEDS} only when linked with it (here {host_glibc})"
+        )
+    app = make_app("newglibc")
+    code, _, err = pack(capsys, app, "--no-smoke", "--python-version", "3.8", installer=installer)
+    assert code == 4
+    assert "1 file(s) will not run on Linux x86_64, Debian 11 (bullseye), glibc 2.31" in err
+    problem = f"newglibc==1.0: newglibc/{NEW_GLIBC_LIBRARY}: needs {NEW_GLIBC_NEEDS}, "
+    assert problem + "newer than the target's glibc 2.31" in err
 
 
 def test_the_same_requirements_give_the_same_files_with_uv_and_pip(
