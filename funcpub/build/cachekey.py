@@ -34,7 +34,8 @@ from funcpub import __version__
 from funcpub.requirements import Entry, logical_lines, scan_requirements
 from funcpub.strategies.base import BuildEnvironment, BuildRequest
 
-KEY_FORMAT: Final = 2  # 2: the strategy's environment (installer or image)
+# 2: the strategy's environment (installer or image); 3: trees without installer bookkeeping
+KEY_FORMAT: Final = 3
 # Installer settings that change how it runs, not what it installs.
 _NEUTRAL_SETTINGS: Final = frozenset(
     {"PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", "PIP_DISABLE_PIP_VERSION_CHECK", "PIP_PROGRESS_BAR",
