@@ -26,7 +26,7 @@ Smoke = Annotated[
     typer.Option(
         "--smoke/--no-smoke",
         help="Import the app's functions with the target Python before shipping "
-        "[default: local builds when such an interpreter exists].",
+        "[default: local and docker builds, when this machine or the build image can run it].",
         show_default=False,
     ),
 ]
