@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
+import shutil
+import sys
 import zipfile
 from pathlib import Path
 
 import pytest
 from packaging.version import Version
 
+from funcpub.build.base import NullReporter
+from funcpub.build.smoke import find_interpreter
 from funcpub.cli import run
 from tests.e2e.conftest import MakeApp
 from tests.wheelhouse import NEW_GLIBC_LIBRARY, NEW_GLIBC_NEEDS
@@ -18,6 +23,7 @@ from tests.wheelhouse import NEW_GLIBC_LIBRARY, NEW_GLIBC_NEEDS
 pytestmark = pytest.mark.subprocess
 
 SITE = ".python_packages/lib/site-packages"
+PYENV_VERSIONS = Path("/root/.pyenv/versions")
 INSTALLERS = pytest.mark.parametrize("installer", ["uv", "pip"])
 
 
@@ -232,7 +238,75 @@ def test_the_smoke_import_says_when_it_is_skipped(
 
     code, _, err = pack(capsys, app, "--python-version", "3.14", "--smoke")
     assert code == 4
-    assert "needs Python 3.14" in err
+    assert "the smoke import cannot run: no Python 3.14 interpreter on this machine" in err
+
+
+V1_FUNCTION = """\
+import azure.functions as func
+
+import not_installed_anywhere
+
+
+def main(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(not_installed_anywhere.ANSWER)
+"""
+V1_BINDINGS = {
+    "scriptFile": "__init__.py",
+    "bindings": [
+        {"type": "httpTrigger", "direction": "in", "name": "req", "authLevel": "anonymous"},
+        {"type": "http", "direction": "out", "name": "$return"},
+    ],
+}
+RAISES_AT_IMPORT = (
+    'import azure.functions as func\n\nraise RuntimeError("boom at import")\n\n'
+    "app = func.FunctionApp()\n\n\n"
+    '@app.route(route="x")\ndef x(req: func.HttpRequest) -> func.HttpResponse:\n'
+    '    return func.HttpResponse("x")\n'
+)
+
+
+def test_the_smoke_import_names_the_v1_function_whose_import_fails(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp
+) -> None:
+    app = make_app("beta")
+    (app / "function_app.py").unlink()
+    shutil.rmtree(app / "blueprints")
+    function = app / "GreetFunc"
+    function.mkdir()
+    (function / "function.json").write_text(json.dumps(V1_BINDINGS), encoding="utf-8")
+    (function / "__init__.py").write_text(V1_FUNCTION, encoding="utf-8")
+    code, _, err = pack(capsys, app)
+    assert code == 4, err
+    assert "Function 'GreetFunc' load error: ModuleNotFoundError" in err
+    assert "No module named 'not_installed_anywhere'" in err
+    assert not (app.parent / "out.zip").exists()
+
+
+def test_the_smoke_import_names_an_error_raised_at_import(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp
+) -> None:
+    app = make_app("beta", function_app=RAISES_AT_IMPORT)
+    code, _, err = pack(capsys, app)
+    assert code == 4, err
+    assert "the app fails to import with Python 3.11" in err
+    assert "RuntimeError: boom at import" in err
+    assert not (app.parent / "out.zip").exists()
+
+
+def test_the_smoke_import_finds_another_python_version_with_uv(
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for pyenv in sorted(PYENV_VERSIONS.glob("3.12.*/bin")):  # this machine's, without a shim
+        monkeypatch.setenv("PATH", f"{pyenv}{os.pathsep}{os.environ['PATH']}")
+    app = make_app("alpha")
+    python = find_interpreter("3.12", root=app, reporter=NullReporter())
+    if python is None:
+        pytest.skip("no Python 3.12 on this machine (uv python find --no-python-downloads 3.12)")
+    code, _, err = pack(capsys, app, "--python-version", "3.12", "--smoke")
+    assert code == 0, err
+    assert f"smoke import: loading the functions with {python} (Python 3.12)" in err
+    assert python != sys.executable
+    assert "smoke import passed (functions: health, hello)" in err
 
 
 def test_write_python_packages_swaps_the_build_in(
