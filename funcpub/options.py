@@ -30,6 +30,17 @@ BUILDS_BY_COMMAND: Final[Mapping[CommandName, tuple[StrategyName, ...]]] = {
     "pack": ("local", "docker", "none"),
     "publish": get_args(StrategyName),
 }
+# Keys that mean something only to some builds, and their command-line flags. Given on the
+# command line for another build they are refused; from the environment or pyproject.toml
+# (defaults for every build of the project) they are left alone.
+BUILD_SPECIFIC: Final[Mapping[str, tuple[str, tuple[StrategyName, ...]]]] = {
+    "installer": ("--installer", ("local", "docker")),
+    "dockerfile": ("--dockerfile", ("docker",)),
+    "image": ("--image", ("docker",)),
+    "base-image": ("--base-image", ("docker",)),
+    "docker-network": ("--network", ("docker",)),
+    "pull": ("--pull", ("docker",)),
+}
 ENV_PREFIX: Final = "FUNCPUB_"
 # FUNCPUB_* variables that are not configuration keys.
 EMULATOR_URL_ENV: Final = "FUNCPUB_EMULATOR_URL"  # the emulator cloud's endpoints
@@ -321,10 +332,12 @@ def resolve_options(
         )
         values[key] = None if raw is None else _parse_from(source, key, raw, parse)
         sources[key] = source
-    _check_build_allowed(command, cast("StrategyName", values["build"]), sources["build"])
+    build = cast("StrategyName", values["build"])
+    _check_build_allowed(command, build, sources["build"])
+    _check_build_specific(build, sources)
     return Options(
         command=command,
-        build=cast("StrategyName", values["build"]),
+        build=build,
         python_version=cast("str", values["python-version"]),
         functions_version=cast("str", values["functions-version"]),
         installer=cast("Installer", values["installer"]),
@@ -404,6 +417,20 @@ def _parse_from(source: Source, key: str, raw: str, parse: Callable[[str], str])
             "pyproject.toml": " (from pyproject.toml)",
         }
         raise ConfigError(error.message + where.get(source, ""), hint=error.hint) from None
+
+
+def _check_build_specific(build: StrategyName, sources: Mapping[str, Source]) -> None:
+    """ConfigError for a command-line option that the build would silently ignore."""
+    for key, (flag, builds) in BUILD_SPECIFIC.items():
+        if sources[key] == "command line" and build not in builds:
+            raise inapplicable(flag, build, builds)
+
+
+def inapplicable(flag: str, build: StrategyName, builds: tuple[StrategyName, ...]) -> ConfigError:
+    """The error for `flag`, which means nothing to a `build` build."""
+    kinds = " and ".join((", ".join(builds[:-1]), builds[-1])) if len(builds) > 1 else builds[0]
+    msg = f"{flag} only applies to {kinds} builds, and this one is a {build} build"
+    return ConfigError(msg, hint=f"drop {flag}, or use --build {'|'.join(builds)}")
 
 
 def _check_build_allowed(command: CommandName, build: StrategyName, source: Source) -> None:

@@ -31,12 +31,17 @@ class TargetPlatform:
         return "cp" + self.python_version.replace(".", "")
 
     @property
+    def glibc_version(self) -> tuple[int, ...]:
+        """The glibc version as numbers, e.g. `(2, 36)`."""
+        return tuple(int(part) for part in self.glibc.split("."))
+
+    @property
     def manylinux_tags(self) -> tuple[str, ...]:
         """Every manylinux platform tag this glibc accepts, newest first.
 
         pip does not widen `--platform` values, so a build must list them all.
         """
-        major, minor = (int(part) for part in self.glibc.split("."))
+        major, minor = self.glibc_version
         tags: list[str] = []
         for glibc_minor in range(minor, OLDEST_GLIBC_MINOR - 1, -1):
             tags.append(f"manylinux_{major}_{glibc_minor}_{self.arch}")

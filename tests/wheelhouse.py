@@ -5,7 +5,8 @@ distributions carry their own tiny PEP 517 backend (`backend-path = ["."]`, no b
 requirements), so pip and uv build them with build isolation and no network: the pure one
 builds a `py3-none-any` wheel, the native one a wheel tagged for this interpreter and machine,
 as setuptools does for a C extension. The real `azure-functions` is repacked from this
-environment, and one manylinux wheel holds a real extension module compiled with `cc`.
+environment, one manylinux wheel holds a real extension module compiled with `cc`, and another a
+real library that needs a newer glibc than the Python 3.8 target has.
 """
 
 from __future__ import annotations
@@ -97,6 +98,17 @@ static PyMethodDef methods[] = {{"greeting", greeting, METH_NOARGS, NULL}, {NULL
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_fastgreet", NULL, -1, methods};
 PyMODINIT_FUNC PyInit__fastgreet(void) { return PyModule_Create(&module); }
 """
+
+# A library that calls pthread_create: linked with glibc 2.34 or later, it needs GLIBC_2.34 (where
+# libpthread moved into libc), newer than the glibc 2.31 of the Python 3.8 target.
+NEW_GLIBC_SOURCE = r"""
+#include <pthread.h>
+
+static void *run(void *argument) { return argument; }
+int start(pthread_t *thread) { return pthread_create(thread, 0, run, 0); }
+"""
+NEW_GLIBC_LIBRARY = "libthreads.so"
+NEW_GLIBC_NEEDS = "GLIBC_2.34"
 
 
 def _digest(data: bytes) -> str:
@@ -211,17 +223,22 @@ def repack_installed(directory: Path, name: str) -> Path:
 
 def compile_extension(work: Path) -> Path:
     """`_fastgreet` compiled for this interpreter with cc (fails the test run without cc in CI)."""
+    include = sysconfig.get_paths()["include"]
+    return compile_library(work, EXTENSION_SOURCE, f"_fastgreet{EXTENSION_SUFFIX}", f"-I{include}")
+
+
+def compile_library(work: Path, source: str, name: str, *options: str) -> Path:
+    """`source` compiled with cc into the shared library `work/name`."""
     compiler = shutil.which("cc")
     if compiler is None:
         if os.environ.get("CI"):
             pytest.fail("cc is needed to compile the test extension module")
         pytest.skip("cc is not installed")
-    source = work / "fastgreet.c"
-    source.write_text(EXTENSION_SOURCE, encoding="utf-8")
-    output = work / f"_fastgreet{EXTENSION_SUFFIX}"
-    include = sysconfig.get_paths()["include"]
+    source_file = work / f"{name}.c"
+    source_file.write_text(source, encoding="utf-8")
+    output = work / name
     subprocess.run(
-        [compiler, "-shared", "-fPIC", "-O1", f"-I{include}", str(source), "-o", str(output)],
+        [compiler, "-shared", "-fPIC", "-O1", *options, str(source_file), "-o", str(output)],
         check=True,
     )
     return output
@@ -267,6 +284,14 @@ def build_wheelhouse(directory: Path) -> Path:
         "1.0",
         f"{CPYTHON}-{CPYTHON}-manylinux_2_17_x86_64",
         {"wrongabi/__init__.py": "", "wrongabi/_speed.cpython-39-x86_64-linux-gnu.so": extension},
+    )
+    newglibc = compile_library(work, NEW_GLIBC_SOURCE, NEW_GLIBC_LIBRARY).read_bytes()
+    write_wheel(
+        directory,
+        "newglibc",
+        "1.0",
+        "py3-none-manylinux_2_17_x86_64",
+        {"newglibc/__init__.py": "", f"newglibc/{NEW_GLIBC_LIBRARY}": newglibc},
     )
     for name in ("azure-functions", "werkzeug", "markupsafe"):
         repack_installed(directory, name)

@@ -2,6 +2,7 @@
 
 - `base`: what a build reports through and what it returns;
 - `distributions`: the distributions an install left (dist-info, wheel tags);
+- `bookkeeping`: the installers' own files (uv's `.lock`, `uv_cache.json`…), removed;
 - `binaries`: the post-install check of every native file (pyelftools);
 - `sources`: requirements that have no wheel for the target, found and built as pure wheels;
 - `smoke`: importing the app's functions in a fresh interpreter with the worker's `sys.path`;

@@ -38,7 +38,9 @@ from funcpub.build.installerconfig import config_digest, file_digest
 from funcpub.requirements import Entry, logical_lines, scan_requirements
 from funcpub.strategies.base import BuildEnvironment, BuildRequest
 
-KEY_FORMAT: Final = 3  # 2: the strategy's environment; 3: installer config files, env find-links
+# 2: the strategy's environment (installer or image); 3: trees without installer bookkeeping,
+# installer config files and find-links folders named in the environment
+KEY_FORMAT: Final = 3
 # Installer settings that change how it runs, not what it installs.
 _NEUTRAL_SETTINGS: Final = frozenset(
     {"PIP_CACHE_DIR", "PIP_NO_CACHE_DIR", "PIP_DISABLE_PIP_VERSION_CHECK", "PIP_PROGRESS_BAR",

@@ -48,8 +48,7 @@ def _elf_library_problem(elf: ELFFile, target: TargetPlatform) -> str | None:
     if any(name.startswith("libc.musl") for name in _needed(elf)):
         return "built for musl libc (musllinux), not glibc"
     needed = max(_glibc_versions(elf), default=None)
-    glibc = tuple(int(part) for part in target.glibc.split("."))
-    if needed is not None and needed > glibc:
+    if needed is not None and needed > target.glibc_version:
         shown = ".".join(str(part) for part in needed)
         return f"needs GLIBC_{shown}, newer than the target's glibc {target.glibc}"
     return None

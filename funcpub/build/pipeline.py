@@ -84,7 +84,7 @@ def staged_package(
         def check() -> SmokeOutcome:
             smoke = smoke_import(
                 files,
-                python_version=options.python_version,
+                target=request.target,
                 mode=build.smoke,
                 root=project.root,
                 scratch=Path(scratch, "smoke"),

@@ -4,14 +4,17 @@ The package's files are laid out as a wwwroot (links, not copies) and the emulat
 host indexes it with a fresh interpreter of the target's Python version: its `sys.path` is only
 the app, `.python_packages/lib/site-packages` and `azure.functions`, as on Azure. So a missing
 requirement (ModuleNotFoundError) or a crash at import time stops the run here. The interpreter
-is this one when its version matches, else the one `uv python find` reports; when there is none
-a docker build runs it with the build image's `python3` (`funcpub.container.smoke`), any other
-build skips it, and the run says so.
+is this one when its version matches, else the one `uv python find` reports, and only on a
+machine that can load the package's binaries (Linux of the target's architecture and glibc);
+otherwise a docker build runs it with the build image's `python3` (`funcpub.container.smoke`),
+any other build skips it, and the run says why.
 """
 
 from __future__ import annotations
 
 import os
+import platform
+import re
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,11 +25,13 @@ from funcpub.build.base import BuildReporter
 from funcpub.build.tools import run_step
 from funcpub.errors import BuildError
 from funcpub.ignore import PYTHON_PACKAGES, IncludedFile
+from funcpub.targets import TargetPlatform
 
 SmokeMode = Literal["auto", "on", "off"]
 SMOKE_TIMEOUT: Final = 120.0
 FIND_TIMEOUT: Final = 60.0
 MAX_ERROR_LINES: Final = 30
+SYSTEMS: Final = {"darwin": "macOS", "win32": "Windows", "cygwin": "Windows (Cygwin)"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,6 +41,36 @@ class SmokeOutcome:
     ran: bool
     python: str | None  # the interpreter it used
     detail: str  # the functions it found, or why it was skipped
+
+
+def host_mismatch(target: TargetPlatform) -> str | None:
+    """Why this machine cannot load the package's binaries, or None when it can.
+
+    CPython loads Linux extension modules only on Linux of their architecture, with a glibc at
+    least as new as they need; the binary check caps that at the target's glibc.
+    """
+    machine = platform.machine()
+    if sys.platform != "linux":
+        host = f"{SYSTEMS.get(sys.platform, sys.platform)} {machine}"
+    else:
+        glibc = host_glibc()
+        if machine == target.arch and glibc is not None and glibc >= target.glibc_version:
+            return None
+        shown = "without glibc" if glibc is None else f"with glibc {'.'.join(map(str, glibc))}"
+        host = f"Linux {machine} {shown}"
+    return (
+        f"this machine is {host} and the package is for Linux {target.arch} (glibc {target.glibc})"
+    )
+
+
+def host_glibc() -> tuple[int, ...] | None:
+    """This Linux machine's glibc version, e.g. `(2, 36)`; None with another C library."""
+    try:
+        found = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    except (ValueError, OSError):  # a C library without the name (musl)
+        return None
+    match = re.fullmatch(r"glibc (\d+)\.(\d+).*", found)
+    return tuple(int(part) for part in match.groups()) if match else None
 
 
 def find_interpreter(version: str, *, root: Path, reporter: BuildReporter) -> str | None:
@@ -75,7 +110,7 @@ class _Collect:
 def smoke_import(
     files: Iterable[IncludedFile],
     *,
-    python_version: str,
+    target: TargetPlatform,
     mode: SmokeMode,
     root: Path,
     scratch: Path,
@@ -85,7 +120,8 @@ def smoke_import(
 ) -> SmokeOutcome:
     """Index the packaged app in a fresh interpreter; BuildError when it does not import.
 
-    Without a host interpreter of the version, a docker build's `image` runs it instead.
+    Without a host interpreter of the target's version that can load the package, a docker
+    build's `image` runs it instead.
     `reusable_dependencies` (they live in the dependency cache, not in the project): the host
     interpreter keeps the bytecode it compiles for them there, so the next smoke import of the
     same dependencies loads it instead of compiling again (only `files` recorded at build time
@@ -93,25 +129,46 @@ def smoke_import(
     """
     if mode == "off":
         return SmokeOutcome(ran=False, python=None, detail="skipped (--no-smoke)")
-    python = find_interpreter(python_version, root=root, reporter=reporter)
-    if python is None and image is not None and os.name == "posix":
+    version = target.python_version
+    mismatch = host_mismatch(target)
+    python = None if mismatch else find_interpreter(version, root=root, reporter=reporter)
+    if python is not None:
+        reporter.step(f"smoke import: loading the functions with {python} (Python {version})")
+        return _index(
+            files, python=python, where=python, version=version, scratch=scratch,
+            write_bytecode=reusable_dependencies,
+        )  # fmt: skip
+    if image is not None and os.name == "posix":
         from funcpub.container.smoke import container_python  # the docker SDK: docker builds only
 
-        with container_python(image, scratch, reporter) as proxy:
+        why = mismatch or "no local Python of the version"
+        with container_python(image, scratch, reporter, why=why) as proxy:
             where = f"python3 in a container of {image}"
-            return _index(files, python=proxy, where=where, version=python_version, scratch=scratch)
-    if python is None:
-        detail = f"skipped: no Python {python_version} interpreter on this machine"
-        if mode == "on":
-            msg = f"the smoke import needs Python {python_version}, and this machine has none"
-            raise BuildError(msg, hint=f"install Python {python_version}, or use --no-smoke")
-        reporter.warn(f"smoke import {detail} (install it to import the app before deploying)")
-        return SmokeOutcome(ran=False, python=None, detail=detail)
-    reporter.step(f"smoke import: loading the functions with {python} (Python {python_version})")
-    return _index(
-        files, python=python, where=python, version=python_version, scratch=scratch,
-        write_bytecode=reusable_dependencies,
-    )  # fmt: skip
+            return _index(files, python=proxy, where=where, version=version, scratch=scratch)
+    if mismatch:
+        return _cannot_run(mismatch, remedy=_elsewhere(target), mode=mode, reporter=reporter)
+    missing = f"no Python {version} interpreter on this machine"
+    remedy = f"install Python {version} to import the app before deploying"
+    return _cannot_run(missing, remedy=remedy, mode=mode, reporter=reporter)
+
+
+def _elsewhere(target: TargetPlatform) -> str:
+    """Where the smoke import can run when this machine cannot load the package."""
+    if os.name == "posix":
+        return "use --build docker: it imports the app in a Linux container"
+    return f"build on Linux {target.arch} with glibc {target.glibc} or newer to import the app"
+
+
+def _cannot_run(
+    reason: str, *, remedy: str, mode: SmokeMode, reporter: BuildReporter
+) -> SmokeOutcome:
+    """BuildError when the smoke import is required, else a warning: it was skipped."""
+    if mode == "on":
+        raise BuildError(
+            f"the smoke import cannot run: {reason}", hint=f"{remedy}; --no-smoke skips it"
+        )
+    reporter.warn(f"smoke import skipped: {reason}; {remedy}")
+    return SmokeOutcome(ran=False, python=None, detail=f"skipped: {reason}")
 
 
 def _index(

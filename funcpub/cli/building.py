@@ -17,7 +17,7 @@ from funcpub.build.smoke import SmokeMode
 from funcpub.console import Console
 from funcpub.errors import EXIT_INTERRUPTED, ConfigError, FuncpubError
 from funcpub.ignore import FileSelection
-from funcpub.options import Options
+from funcpub.options import Options, StrategyName, inapplicable
 from funcpub.package import Artifact, zip_timestamp, zip_writing
 from funcpub.project import FunctionProject
 
@@ -26,7 +26,7 @@ Smoke = Annotated[
     typer.Option(
         "--smoke/--no-smoke",
         help="Import the app's functions with the target Python before shipping "
-        "[default: local builds when such an interpreter exists].",
+        "[default: local and docker builds, when this machine or the build image can run it].",
         show_default=False,
     ),
 ]
@@ -72,6 +72,18 @@ class BuildChoices:
     write_python_packages: bool
     verbose: bool
     cache: CachePolicy
+
+
+def check_build_choices(choices: BuildChoices, build: StrategyName) -> None:
+    """ConfigError for a build option that the build would silently ignore."""
+    if choices.smoke and build == "remote":
+        raise inapplicable("--smoke", build, ("local", "docker", "none"))
+    if choices.write_python_packages and build in ("remote", "none"):
+        raise inapplicable("--write-python-packages", build, ("local", "docker"))
+    cache = choices.cache
+    for flag, given in (("--no-cache", not cache.use), ("--refresh", cache.refresh)):
+        if given and build in ("remote", "none"):
+            raise inapplicable(flag, build, ("local", "docker"))
 
 
 class BuildProgress:

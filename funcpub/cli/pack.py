@@ -18,6 +18,7 @@ from funcpub.cli.building import (
     WritePythonPackages,
     built_package,
     cache_policy,
+    check_build_choices,
     write_package,
 )
 from funcpub.cli.common import (
@@ -101,6 +102,13 @@ def pack(
         ),
     }
     loaded = prepare("pack", app_dir, cli, console)
+    choices = BuildChoices(
+        smoke=smoke,
+        write_python_packages=write_python_packages,
+        verbose=verbose,
+        cache=cache_policy(no_cache=no_cache, refresh=refresh, cache_ttl=cache_ttl),
+    )
+    check_build_choices(choices, loaded.options.build)
     destination = (output or Path(f"{loaded.project.root.name}.zip")).resolve()
     selection = _without_output(loaded.selection, destination)
     if list_included or list_ignored:
@@ -112,12 +120,6 @@ def pack(
     require_valid(loaded.report.findings, console, undone="nothing was packed")
     for finding in loaded.report.warnings:
         console.warn(f"{finding.code} {finding.message}")
-    choices = BuildChoices(
-        smoke=smoke,
-        write_python_packages=write_python_packages,
-        verbose=verbose,
-        cache=cache_policy(no_cache=no_cache, refresh=refresh, cache_ttl=cache_ttl),
-    )
     with built_package(loaded.project, loaded.options, selection, console, choices) as staged:
         console.step(f"writing {destination} ({len(staged.files)} files)")
         artifact = write_package(staged, destination, console)

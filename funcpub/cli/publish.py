@@ -33,6 +33,7 @@ from funcpub.cli.building import (
     Verbose,
     WritePythonPackages,
     cache_policy,
+    check_build_choices,
 )
 from funcpub.cli.common import (
     AppDir,
@@ -258,10 +259,16 @@ def publish(
 def run_publish(request: PublishRequest, console: Console) -> int:
     """Plan; show the plan for --dry-run, else build, pack and deploy it."""
     prepared, plan = plan_publish(request, console)
+    options, choices = prepared.options, request.deploy
+    check_build_choices(request.build, options.build)
     if request.dry_run:
+        if choices.emulator or choices.emulator_plan is not None:  # refused alike in a real run
+            emulator_plan(
+                choices.emulator_plan, emulator=choices.emulator, build=options.build,
+                slot=options.slot,
+            )  # fmt: skip
         return _show_plan(plan, console, json_output=request.json_output)
     require_valid(plan.findings, console, undone="nothing was deployed")
-    options, choices = prepared.options, request.deploy
     sku = emulator_plan(
         choices.emulator_plan, emulator=choices.emulator, build=options.build, slot=options.slot
     )

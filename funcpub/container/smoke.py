@@ -1,4 +1,4 @@
-"""The smoke import inside a container of the build image, when this machine lacks the Python.
+"""The smoke import inside a container of the build image, when this machine cannot run it.
 
 The emulator's Functions host starts its worker as `<python> -I -S -B worker_main.py <wwwroot>
 <worker_dir>`. Here `<python>` is a small script that runs `funcpub.container.worker_proxy`: it
@@ -21,9 +21,14 @@ from funcpub.container.lifecycle import build_container
 
 
 @contextmanager
-def container_python(image: str, scratch: Path, reporter: BuildReporter) -> Iterator[str]:
-    """An executable that stands for `python3` in a container of `image` (POSIX hosts)."""
-    reporter.step(f"smoke import: no local Python of the version; using a container of {image}")
+def container_python(
+    image: str, scratch: Path, reporter: BuildReporter, *, why: str
+) -> Iterator[str]:
+    """An executable that stands for `python3` in a container of `image` (POSIX hosts).
+
+    `why` the host's own interpreter cannot run the smoke import, for the run's output.
+    """
+    reporter.step(f"smoke import: {why}; using a container of {image}")
     with (
         connect() as client,
         build_container(client, image, network="none", reporter=reporter) as container,

@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 from funcpub.appsettings import SettingChange, ensure
 from funcpub.build.base import BuildReporter, BuildResult
 from funcpub.build.binaries import check_binaries
+from funcpub.build.bookkeeping import remove_bookkeeping
 from funcpub.build.distributions import python_mismatches, read_distributions
 from funcpub.build.sources import (
     NATIVE_HINT,
@@ -277,8 +278,10 @@ def checked_result(
     *,
     built_on_target: bool = False,
 ) -> BuildResult:
-    """The finished `<staging>/.python_packages`, once its binaries passed the check."""
+    """The finished `<staging>/.python_packages` without installer bookkeeping, once its
+    binaries passed the check."""
     site = staging / SITE_PACKAGES
+    remove_bookkeeping(site)
     mismatches = python_mismatches(read_distributions(site), request.target)
     if mismatches:
         msg = (

@@ -311,17 +311,18 @@ def test_publish_a_docker_build_to_the_emulator(
     assert not (app / ".python_packages").exists()
 
 
-def test_without_a_local_python_the_smoke_import_runs_in_the_image(
+def test_a_machine_that_cannot_load_the_package_runs_the_smoke_import_in_the_image(
     capsys: pytest.CaptureFixture[str],
     make_app: MakeApp,
     base_image: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(smoke, "find_interpreter", lambda *_args, **_kwargs: None)
+    macos = "this machine is macOS arm64 and the package is for Linux x86_64 (glibc 2.36)"
+    monkeypatch.setattr(smoke, "host_mismatch", lambda _target: macos)
     app = make_app("azure-functions", "alpha", "cgreet", function_app=NATIVE_APP)
     code, output = pack(capsys, app, base_image, "--smoke")
     assert code == 0, output
-    assert "smoke import: no local Python of the version; using a container of" in output
+    assert f"smoke import: {macos}; using a container of" in output
     assert "smoke import passed (functions: native)" in output
     broken = NATIVE_APP.replace("import cgreet", "import cgreet\nimport not_installed")
     (app / "function_app.py").write_text(broken)

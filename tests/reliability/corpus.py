@@ -551,6 +551,55 @@ CORPUS: tuple[BadInput, ...] = (
         code=2,
         words="build must be one of",
     ),
+    # options the chosen build would silently ignore
+    BadInput(
+        id="image-for-a-remote-build",
+        argv=(*DRY_RUN, "--build", "remote", "--image", "python:3.11"),
+        code=2,
+        words="--image only applies to docker builds, and this one is a remote build",
+    ),
+    BadInput(
+        id="network-for-a-local-build",
+        argv=(*PACK, "--build", "local", "--network", "none"),
+        code=2,
+        words="--network only applies to docker builds",
+    ),
+    BadInput(
+        id="installer-for-a-none-build",
+        argv=(*DRY_RUN, "--installer", "pip"),
+        code=2,
+        words="--installer only applies to local and docker builds, and this one is a none",
+    ),
+    BadInput(
+        id="smoke-for-a-remote-build",
+        argv=(*DRY_RUN, "--build", "remote", "--smoke"),
+        code=2,
+        words="--smoke only applies to local, docker and none builds",
+    ),
+    BadInput(
+        id="write-python-packages-for-a-remote-build",
+        argv=(*DRY_RUN, "--build", "remote", "--write-python-packages"),
+        code=2,
+        words="--write-python-packages only applies to local and docker builds",
+    ),
+    BadInput(
+        id="write-python-packages-for-a-none-build",
+        argv=(*PACK, "--write-python-packages"),
+        code=2,
+        words="--write-python-packages only applies to local and docker builds",
+    ),
+    BadInput(
+        id="no-cache-for-a-none-build",
+        argv=(*PACK, "--no-cache"),
+        code=2,
+        words="--no-cache only applies to local and docker builds",
+    ),
+    BadInput(
+        id="dry-run-with-a-slot-on-an-emulated-flex-app",
+        argv=(*DRY_RUN, "--emulator", "--emulator-plan", "FC1", "--slot", "s1"),
+        code=2,
+        words="Flex Consumption (FC1) apps have no deployment slots",
+    ),
     BadInput(
         id="pack-remote-build",
         argv=("pack", "{app}", "--build", "remote"),

@@ -34,7 +34,7 @@ def test_docker_keys_come_from_every_level(tmp_path: Path, monkeypatch: pytest.M
         '[tool.funcpub]\ndockerfile = "build/Dockerfile"\ndocker-network = "none"\n'
     )
     environ = {"FUNCPUB_BASE_IMAGE": "registry.example.com:5000/team/python:3.11-bookworm"}
-    options = resolve_options("pack", tmp_path, {"pull": "true"}, environ)
+    options = resolve_options("pack", tmp_path, {"build": "docker", "pull": "true"}, environ)
     assert options.docker == DockerSettings(
         dockerfile=(tmp_path / "build" / "Dockerfile").resolve(),
         base_image="registry.example.com:5000/team/python:3.11-bookworm",
@@ -43,7 +43,7 @@ def test_docker_keys_come_from_every_level(tmp_path: Path, monkeypatch: pytest.M
     )
     # On the command line a path is relative to where funcpub runs.
     monkeypatch.chdir(tmp_path / "build")
-    options = resolve_options("pack", tmp_path, {"dockerfile": "Dockerfile"}, {})
+    options = resolve_options("pack", tmp_path, {"build": "docker", "dockerfile": "Dockerfile"}, {})
     assert options.docker.dockerfile == (tmp_path / "build" / "Dockerfile").resolve()
 
 

@@ -11,6 +11,7 @@ from funcpub.targets import target_platform
 def test_python_311_targets_debian_12_x86_64() -> None:
     target = target_platform("3.11")
     assert (target.glibc, target.arch, target.abi) == ("2.36", "x86_64", "cp311")
+    assert target.glibc_version == (2, 36)
     assert target.uv_platform == "x86_64-manylinux_2_36"
     assert target.describe() == "Linux x86_64, Debian 12 (bookworm), glibc 2.36, cp311"
 
