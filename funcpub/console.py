@@ -120,8 +120,8 @@ class Console:
         """A command about to run, shell-style: `+ uv pip install …` (hidden with -q, --json)."""
         self.end_status()
         if not (self.quiet or self.json_mode):
+            self._open_group(self.redact(display), auto=True)  # the command line in its group
             self._err.print(f"[dim]+ {escape(self.redact(display))}[/]")
-            self._open_group(self.redact(display), auto=True)
 
     def output(self, line: str) -> None:
         """One line a command printed, in full (the -v view of a build)."""

@@ -226,6 +226,7 @@ def test_deployment_logs_and_commands_are_grouped() -> None:
         ("group", "uv pip install -r requirements.txt"),
         ("endgroup", ""),
     ]
+    assert first_index(lines, "::group::uv pip") < first_index(lines, "+ uv pip install")
     assert first_index(lines, "::group::uv pip") < first_index(lines, "Resolved 3 packages")
 
 

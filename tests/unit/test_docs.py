@@ -125,6 +125,10 @@ def test_core_tools_page_maps_every_publish_flag() -> None:
     rows = [line for line in page.splitlines() if line.startswith("| `")]
     for flag in flags:
         assert any(f"`{flag}" in row.split("|")[1] for row in rows), flag
+    (nozip,) = [row for row in rows if row.startswith("| `--nozip`")]
+    assert "always zip-deploys" not in page, "Y1 runs from package, Flex uses OneDeploy"
+    for delivery in ("Kudu zipdeploy", "run-from-package", "Y1", "OneDeploy", "FC1"):
+        assert delivery in nozip, delivery
 
 
 # --- the Azure Pipelines template and the examples ----------------------------------------
