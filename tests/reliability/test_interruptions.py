@@ -164,18 +164,19 @@ def test_interrupted_while_polling(
         time.sleep(0.1)
 
 
+@pytest.mark.parametrize("sig", SIGNALS, ids=SIGNAL_IDS)
 def test_interrupted_while_the_remote_build_runs(
-    shared_emulator: Emulator, tmp_path: Path, wheelhouse: Path
+    sig: signal.Signals, shared_emulator: Emulator, tmp_path: Path, wheelhouse: Path
 ) -> None:
-    """Ctrl-C while Oryx builds: the deployment goes on in Azure, and funcpub says where."""
-    name = "remote-sigint"
+    """A signal while Oryx builds: the deployment goes on in Azure, and funcpub says where."""
+    name = f"remote-{sig.name.lower()}"
     offline = {"PIP_NO_INDEX": "true", "PIP_FIND_LINKS": str(wheelhouse)}
     site = shared_emulator.create_app(name, app_settings=offline)
     shared_emulator.faults.add(FaultRule(role="deploy", site=name, delay=1.5))
     child = Child(shared_emulator, tmp_path, name, HELLO, "--build", "remote")
     line = child.wait_for("waiting for deployment")
     deployment_id = line.split("waiting for deployment", 1)[1].strip()
-    child.process.send_signal(signal.SIGINT)
+    child.process.send_signal(sig)
     result = child.finish()
     assert_interrupted(result, child)
     assert f"interrupted while deployment {deployment_id} was running" in result.err
@@ -264,15 +265,17 @@ def test_interrupted_while_pip_installs(
     assert deployments(shared_emulator, site) == []
 
 
+@pytest.mark.parametrize("sig", SIGNALS, ids=SIGNAL_IDS)
 def test_an_interrupted_refresh_keeps_the_cached_build(
+    sig: signal.Signals,
     shared_emulator: Emulator,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Ctrl-C in a `--refresh` build: the cached build it was replacing is still there, whole,
-    and the next pack uses it and makes the same zip as before."""
-    name = "refresh-sigint"
+    """A signal in a `--refresh` build: the cached build it was replacing is still there,
+    whole, and the next pack uses it and makes the same zip as before."""
+    name = f"refresh-{sig.name.lower()}"
     monkeypatch.setenv("UV_NO_CACHE", "1")  # the refresh builds slowpkg again, slowly
     site = shared_emulator.create_app(name)
     app, slow = slow_app(tmp_path)
@@ -284,7 +287,7 @@ def test_an_interrupted_refresh_keeps_the_cached_build(
     cache = tmp_path / "cache" / "funcpub" / "deps"
     cached = tree_contents(cache)
     slow.touch()
-    interrupt_pip(shared_emulator, tmp_path, name, app, signal.SIGINT, "--refresh")
+    interrupt_pip(shared_emulator, tmp_path, name, app, sig, "--refresh")
     assert tree_contents(cache) == cached, "the previous entry is kept as it was"
     assert deployments(shared_emulator, site) == []
     slow.unlink()
