@@ -647,7 +647,10 @@ def scm_policy(context: Context, request: Request, site: SiteRecord) -> Response
 
 def sync_triggers(context: Context, request: Request, site: SiteRecord) -> Response:
     # The spec says 204; the service answers 200 with this body (Azure-Functions #1674).
-    runfrompackage.mount(context, site)  # a package URL set meanwhile is fetched now
+    if not context.runtimes.is_running(site.key):
+        # The site restarted (a settings change): it fetches its package as it starts. A
+        # running site keeps the package it has, as on Azure, even if the blob changed.
+        runfrompackage.mount(context, site)
     context.store.update_site(site.key, lambda s: replace(s, last_trigger_sync=utc_now()))
     return json_response({"status": "success"})
 

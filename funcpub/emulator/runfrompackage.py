@@ -2,9 +2,10 @@
 
 On Azure a site whose `WEBSITE_RUN_FROM_PACKAGE` is a URL downloads the zip when it starts (an
 app-settings change restarts it; funcpub and Core Tools then sync triggers) and mounts it
-read-only as wwwroot. The emulator does the same on sync triggers and restart: download over
-TLS (trusting only the emulator's CA, so a real SAS `https://` URL served by Azurite works),
-extract, make the tree read-only, swap it in as wwwroot and index it. With
+read-only as wwwroot; a running site keeps the package it has. The emulator does the same on
+restart, and on sync triggers when no host runs for the site (a settings change stopped it):
+download over TLS (trusting only the emulator's CA, so a real SAS `https://` URL served by
+Azurite works), extract, make the tree read-only, swap it in as wwwroot and index it. With
 `WEBSITE_RUN_FROM_PACKAGE_BLOB_MI_RESOURCE_ID` the request carries an Entra token of the app's
 managed identity for Azure Storage instead of a SAS. A failed download leaves the site with no
 functions and the failure as the host's error, as on Azure.

@@ -127,6 +127,11 @@ class Runtimes:
             raise RuntimeError(msg)
         return running.host.invoke(function, call)
 
+    def is_running(self, key: str) -> bool:
+        """Whether a host runs for the site (none after a settings change or a restart)."""
+        with self._site_lock(key):
+            return key in self._running
+
     def uptime_ms(self, key: str) -> int:
         """Milliseconds since the site's host started (or the emulator, if none runs)."""
         running = self._running.get(key)

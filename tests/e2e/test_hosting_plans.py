@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import shutil
 import stat
 import uuid
 from pathlib import Path
@@ -25,6 +26,7 @@ from funcpub.deploy.delivery import onedeploy_endpoint
 from funcpub.deploy.kudu import LogFollower, scm_client, upload_zip, wait_for_deployment
 from funcpub.deploy.timing import SYSTEM_CLOCK
 from funcpub.emulator import Emulator
+from funcpub.emulator.records import PlanSku
 from funcpub.errors import AuthError, DeployError
 from tests.azurite_fixtures import Azurite
 from tests.clirun import invoke
@@ -92,6 +94,45 @@ def test_consumption_runs_the_package_from_blob_storage(
     assert shown == ["***"]
     function_app = site.wwwroot / "function_app.py"
     assert not function_app.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)
+
+
+def publish_twice(emulator: Emulator, tmp_path: Path, name: str) -> list[DeployResult]:
+    """Publish hello, call it (its host now runs), change the greeting, publish again: the
+    function must answer with the new code though funcpub never restarts the app itself."""
+    app = tmp_path / "app"
+    shutil.copytree(HELLO, app, ignore=shutil.ignore_patterns("tests", "__pycache__"))
+    first = run(emulator, *package(app, tmp_path / "1", name))
+    assert GREETING in answers(emulator, first)
+    greeting = app / "shared" / "greeting.py"
+    greeting.write_text(greeting.read_text(encoding="utf-8").replace("Hello", "Hi"), "utf-8")
+    second = run(emulator, *package(app, tmp_path / "2", name))
+    answer = answers(emulator, second)
+    assert "Hi, funcpub!" in answer and GREETING not in answer
+    return [first, second]
+
+
+@pytest.mark.azurite
+def test_consumption_runs_the_new_package_after_a_redeploy(
+    storage_emulator: Emulator, azurite: Azurite, tmp_path: Path
+) -> None:
+    """Each publish uploads a blob of a new name, so WEBSITE_RUN_FROM_PACKAGE changes, and
+    that settings change restarts the app, which fetches the new package."""
+    name = "y1-redeploy"
+    settings = {"AzureWebJobsStorage": azurite.connection_string}
+    storage_emulator.create_app(name, plan="Y1", app_settings=settings)
+    first, second = publish_twice(storage_emulator, tmp_path, name)
+    assert first.deployment_id != second.deployment_id, "a new blob name each time"
+    url = storage_emulator.site(name).app_settings["WEBSITE_RUN_FROM_PACKAGE"]
+    assert url.startswith(f"{azurite.blob_endpoint}/function-releases/{second.deployment_id}?")
+
+
+@pytest.mark.parametrize("sku", ["EP1", "FC1"])
+def test_a_redeploy_runs_the_new_code(emulator: Emulator, tmp_path: Path, sku: PlanSku) -> None:
+    """Kudu's zipdeploy and Flex's OneDeploy restart the host with the new content."""
+    name = f"redeploy-{sku.lower()}"
+    emulator.create_app(name, plan=sku)
+    first, second = publish_twice(emulator, tmp_path, name)
+    assert first.deployment_id != second.deployment_id
 
 
 @pytest.mark.azurite
