@@ -331,6 +331,39 @@ def test_a_machine_that_cannot_load_the_package_runs_the_smoke_import_in_the_ima
     assert "No module named 'not_installed'" in output
 
 
+def test_a_cache_hit_rebuilds_a_removed_image_for_the_smoke_import_in_a_container(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    base_image: str,
+    docker_client: docker.DockerClient,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    macos = "this machine is macOS arm64 and the package is for Linux x86_64 (glibc 2.36)"
+    monkeypatch.setattr(smoke, "host_mismatch", lambda _target: macos)
+    dockerfile = tmp_path / "Dockerfile"  # an image of this test only: removing it is safe
+    marker = f"# removed image test {time.time_ns()}"
+    dockerfile.write_text(f"ARG BASE_IMAGE\nFROM ${{BASE_IMAGE}}\n{marker}\n", encoding="utf-8")
+    app = make_app("alpha")
+    own = ("--dockerfile", str(dockerfile), "--smoke")
+    tag = ""
+    try:
+        code, first = pack(capsys, app, base_image, *own)
+        tag = built_tag(first)
+        assert code == 0, first
+        assert MISS in first
+        docker_client.images.remove(tag, force=True)
+        code, second = pack(capsys, app, base_image, *own)
+        assert code == 0, second
+        assert HIT in second
+        assert f"building the image {tag}" in second
+        assert "smoke import passed (functions: " in second
+        docker_client.images.get(tag)  # there again
+    finally:
+        if tag:
+            docker_client.images.remove(tag, force=True)
+
+
 MISS = "dependencies: not in the cache yet"
 HIT = "dependencies: from the cache"
 IN_CONTAINER = "installing dependencies in a linux/amd64 container"
