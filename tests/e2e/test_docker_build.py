@@ -219,6 +219,22 @@ def test_index_credentials_from_the_environment_are_never_shown(
     assert password not in output.replace(f"::add-mask::{password}", "")
 
 
+def test_an_offline_build_finds_the_wheels_pip_find_links_names(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    base_image: str,
+    wheelhouse: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = make_app()
+    (app / "requirements.txt").write_text("alpha\n", encoding="utf-8")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheelhouse))
+    code, output = pack(capsys, app, base_image, "--no-smoke")
+    assert code == 0, output
+    assert "dependencies: alpha==1.0, beta==1.0" in output
+
+
 def built_tag(output: str) -> str:
     """The tag of the image funcpub built or reused for the run of `output`."""
     (tag,) = {word for word in output.split() if word.startswith("funcpub-build:")}
