@@ -7,12 +7,16 @@ from the offline wheelhouse.
 
 from __future__ import annotations
 
+import grp
 import io
 import json
 import os
+import shutil
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import zipfile
@@ -98,6 +102,46 @@ def test_a_native_sdist_is_compiled_in_the_container_and_imports_there(
     written = list((app / ".python_packages").rglob("*"))
     assert written
     assert {path.lstat().st_uid for path in written} == {os.getuid()}
+
+
+NOBODY = 65534  # the unprivileged user and group a pack runs as
+
+
+def test_an_unprivileged_user_gets_the_containers_output_as_their_own(
+    make_app: MakeApp, base_image: str, wheelhouse: Path
+) -> None:
+    """Run as `nobody` (in the docker group): the files root made in the container are theirs."""
+    if os.getuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("switching to an unprivileged user needs root and setpriv")
+    home = Path(tempfile.mkdtemp(prefix="funcpub-unprivileged-"))  # pytest's tmp is root's only
+    try:
+        app = home / "app"
+        shutil.copytree(make_app(), app)
+        shutil.copytree(wheelhouse, home / "wheels")
+        requirements = f"--no-index\n--find-links {home / 'wheels'}\nalpha\n"
+        (app / "requirements.txt").write_text(requirements, encoding="utf-8")
+        for folder in ("tmp", "cache"):
+            (home / folder).mkdir()
+        for path in (home, *home.rglob("*")):
+            os.chown(path, NOBODY, NOBODY, follow_symlinks=False)
+        docker_group = str(grp.getgrnam("docker").gr_gid)
+        switch = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", f"--groups={docker_group}"]
+        argv = [*switch, "--", sys.executable, "-m", "funcpub", "pack", str(app)]
+        argv += ["--build", "docker", "--base-image", base_image, "--network", "none"]
+        argv += ["--no-smoke", "--write-python-packages", "-o", str(home / "out.zip")]
+        env = {**os.environ, "HOME": str(home), "TMPDIR": str(home / "tmp")}
+        env["XDG_CACHE_HOME"] = str(home / "cache")
+        done = subprocess.run(
+            argv, cwd=home, env=env, capture_output=True, text=True, timeout=300, check=False
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        written = [app / ".python_packages", *(app / ".python_packages").rglob("*")]
+        assert any(path.name == "alpha" for path in written)
+        owners = {(path.lstat().st_uid, path.lstat().st_gid) for path in written}
+        assert owners == {(NOBODY, NOBODY)}
+        assert all(path.stat().st_mode & stat.S_IWUSR for path in written if path.is_dir())
+    finally:
+        shutil.rmtree(home)
 
 
 @pytest.mark.parametrize("installer", ["uv", "pip"])
