@@ -7,6 +7,7 @@ from the offline wheelhouse.
 
 from __future__ import annotations
 
+import gc
 import grp
 import io
 import json
@@ -30,7 +31,7 @@ from funcpub.build.base import NullReporter
 from funcpub.cli import run
 from funcpub.container.install import INSTALL_HINT
 from funcpub.container.lifecycle import build_container
-from tests.docker_fixtures import funcpub_containers
+from tests.docker_fixtures import forwarded_engine, funcpub_containers
 from tests.e2e.conftest import MakeApp
 from tests.reliability.helpers import SIGNAL_IDS, SIGNALS, Finished, assert_interrupted
 from tests.wheelhouse import write_sdist
@@ -538,3 +539,30 @@ def test_an_image_tag_moved_to_another_image_builds_the_dependencies_again(
         assert MISS in moved
     finally:
         docker_client.images.remove(image, force=True)
+
+
+# The docker SDK leaves the socket of a failed connect(2) to the garbage collector: collected
+# at the end of the test, its warning ignored.
+@pytest.mark.filterwarnings("ignore:unclosed <socket:ResourceWarning")
+def test_the_engine_docker_host_names_is_the_one_used(
+    capsys: pytest.CaptureFixture[str],
+    make_app: MakeApp,
+    base_image: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """DOCKER_HOST at another socket (a relay to the engine): every request goes there."""
+    folder = Path(tempfile.mkdtemp(prefix="funcpub-engine-"))  # a short path: sockets need it
+    try:
+        with forwarded_engine(folder / "engine.sock") as relay:
+            monkeypatch.setenv("DOCKER_HOST", f"unix://{folder / 'engine.sock'}")
+            code, output = pack(capsys, make_app("alpha"), base_image, "--no-smoke")
+            assert code == 0, output
+            assert IN_CONTAINER in output
+            assert relay.connections > 0
+            relay.close()  # now nothing answers there: a run that still works used another engine
+            code, output = pack(capsys, make_app("alpha", name="other"), base_image, "--no-cache")
+            assert code == 5, output
+            assert f"unix://{folder / 'engine.sock'}" in output
+    finally:
+        shutil.rmtree(folder)
+        gc.collect()
