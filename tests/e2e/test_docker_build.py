@@ -383,14 +383,17 @@ def test_publish_a_docker_build_to_the_emulator(
     assert not (app / ".python_packages").exists()
 
 
+@pytest.fixture
+def macos(monkeypatch: pytest.MonkeyPatch) -> str:
+    """This machine pretends it cannot load the package; why, as the smoke import says."""
+    why = "this machine is macOS arm64 and the package is for Linux x86_64 (glibc 2.36)"
+    monkeypatch.setattr(smoke, "host_mismatch", lambda _target: why)
+    return why
+
+
 def test_a_machine_that_cannot_load_the_package_runs_the_smoke_import_in_the_image(
-    capsys: pytest.CaptureFixture[str],
-    make_app: MakeApp,
-    base_image: str,
-    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], make_app: MakeApp, base_image: str, macos: str
 ) -> None:
-    macos = "this machine is macOS arm64 and the package is for Linux x86_64 (glibc 2.36)"
-    monkeypatch.setattr(smoke, "host_mismatch", lambda _target: macos)
     app = make_app("azure-functions", "alpha", "cgreet", function_app=NATIVE_APP)
     code, output = pack(capsys, app, base_image, "--smoke")
     assert code == 0, output
@@ -409,10 +412,8 @@ def test_a_cache_hit_rebuilds_a_removed_image_for_the_smoke_import_in_a_containe
     base_image: str,
     docker_client: docker.DockerClient,
     tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    macos: str,
 ) -> None:
-    macos = "this machine is macOS arm64 and the package is for Linux x86_64 (glibc 2.36)"
-    monkeypatch.setattr(smoke, "host_mismatch", lambda _target: macos)
     dockerfile = tmp_path / "Dockerfile"  # an image of this test only: removing it is safe
     marker = f"# removed image test {time.time_ns()}"
     dockerfile.write_text(f"ARG BASE_IMAGE\nFROM ${{BASE_IMAGE}}\n{marker}\n", encoding="utf-8")
