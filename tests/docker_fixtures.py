@@ -7,13 +7,17 @@ CI must exercise the real engine (`scripts/docker-setup` provides one and the ba
 from __future__ import annotations
 
 import os
+import socket
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
 
 import docker
 import docker.errors
 import pytest
 
-from funcpub.container.engine import connect
+from funcpub.container.engine import connect, engine_address
 from funcpub.container.images import LABEL
 from funcpub.container.lifecycle import container_prefix
 from funcpub.errors import ContainerError
@@ -69,3 +73,60 @@ def no_leftover_containers(docker_client: docker.DockerClient) -> Iterator[None]
     before = funcpub_containers(docker_client)
     yield
     assert funcpub_containers(docker_client) == before
+
+
+class EngineForwarder:
+    """A Unix socket at `path` that relays every connection to the engine's own socket."""
+
+    def __init__(self, path: Path, engine: str) -> None:
+        self.connections = 0
+        self._engine = engine
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(str(path))
+        self._server.listen()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:  # closed: the test is over
+                return
+            self.connections += 1
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    def _serve(self, client: socket.socket) -> None:
+        """Relay both ways until both sides are done, then close both."""
+        with client, socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as upstream:
+            upstream.connect(self._engine)
+            back = threading.Thread(target=_relay, args=(upstream, client), daemon=True)
+            back.start()
+            _relay(client, upstream)
+            back.join()
+
+
+def _relay(source: socket.socket, sink: socket.socket) -> None:
+    """Copy bytes until `source` ends, then end `sink`'s writing side."""
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+        sink.shutdown(socket.SHUT_WR)
+    except OSError:  # one side went away: wake the other direction's wait too
+        with suppress(OSError):
+            sink.shutdown(socket.SHUT_RDWR)
+
+
+@contextmanager
+def forwarded_engine(path: Path) -> Iterator[EngineForwarder]:
+    """The engine of this machine (a Unix socket) reachable at `path` too, while open."""
+    address = engine_address()
+    if not address.startswith("unix://"):
+        pytest.skip(f"forwarding needs an engine on a Unix socket, not {address}")
+    forwarder = EngineForwarder(path, address.removeprefix("unix://"))
+    try:
+        yield forwarder
+    finally:
+        forwarder.close()

@@ -184,9 +184,15 @@ def _line_find_links(lines: Iterable[str]) -> list[str]:
 
 
 def _environ_find_links(environ: Mapping[str, str]) -> list[str]:
-    """The locations of `PIP_FIND_LINKS` (space-separated) and `UV_FIND_LINKS` (comma-separated)."""
-    uv_values = (value.strip() for value in environ.get("UV_FIND_LINKS", "").split(","))
-    return [*environ.get("PIP_FIND_LINKS", "").split(), *filter(None, uv_values)]
+    """The locations of `PIP_FIND_LINKS` and `UV_FIND_LINKS`."""
+    return [*environ.get("PIP_FIND_LINKS", "").split(), *uv_find_links(environ)]
+
+
+def uv_find_links(environ: Mapping[str, str]) -> list[str]:
+    """The locations of `UV_FIND_LINKS` (comma-separated; pip's variable is space-separated)."""
+    return list(
+        filter(None, (value.strip() for value in environ.get("UV_FIND_LINKS", "").split(",")))
+    )
 
 
 def _environ_constraints(environ: Mapping[str, str], root: Path) -> dict[str, str]:

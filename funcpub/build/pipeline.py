@@ -20,6 +20,7 @@ from funcpub.build.cache import CachedBuild, CachePolicy, cached_build
 from funcpub.build.cachekey import CacheKey, Uncacheable, cache_key, exact_pins
 from funcpub.build.smoke import SmokeMode, SmokeOutcome, smoke_import
 from funcpub.build.staging import package_files, write_python_packages
+from funcpub.container.spec import ImageSpec, image_spec
 from funcpub.ignore import FileSelection, IncludedFile
 from funcpub.options import Options, StrategyName
 from funcpub.package import DeflatedStore
@@ -89,7 +90,7 @@ def staged_package(
                 root=project.root,
                 scratch=Path(scratch, "smoke"),
                 reporter=reporter,
-                image=result.image,
+                image=_build_image(request, result),
                 reusable_dependencies=built.in_cache,
             )
             if build.write_python_packages:
@@ -160,6 +161,13 @@ def _cache_key(
         reporter.step(f"dependency cache not used: {key.reason}")
         return None
     return None if key is None else (key, environment)
+
+
+def _build_image(request: BuildRequest, result: BuildResult) -> ImageSpec | None:
+    """How the image a docker build ran in is made (again, when it was removed since)."""
+    if result.image is None:
+        return None
+    return image_spec(request.target.python_version, request.docker)
 
 
 def _write_back(root: Path, result: BuildResult, reporter: BuildReporter) -> None:

@@ -23,6 +23,7 @@ from typing import Final, Literal
 
 from funcpub.build.base import BuildReporter
 from funcpub.build.tools import run_step
+from funcpub.container.spec import ImageSpec
 from funcpub.errors import BuildError
 from funcpub.ignore import PYTHON_PACKAGES, IncludedFile
 from funcpub.targets import TargetPlatform
@@ -115,13 +116,13 @@ def smoke_import(
     root: Path,
     scratch: Path,
     reporter: BuildReporter,
-    image: str | None = None,
+    image: ImageSpec | None = None,
     reusable_dependencies: bool = False,
 ) -> SmokeOutcome:
     """Index the packaged app in a fresh interpreter; BuildError when it does not import.
 
     Without a host interpreter of the target's version that can load the package, a docker
-    build's `image` runs it instead.
+    build's `image` runs it instead (made first when it is missing).
     `reusable_dependencies` (they live in the dependency cache, not in the project): the host
     interpreter keeps the bytecode it compiles for them there, so the next smoke import of the
     same dependencies loads it instead of compiling again (only `files` recorded at build time
@@ -143,7 +144,7 @@ def smoke_import(
 
         why = mismatch or "no local Python of the version"
         with container_python(image, scratch, reporter, why=why) as proxy:
-            where = f"python3 in a container of {image}"
+            where = f"python3 in a container of {image.tag}"
             return _index(files, python=proxy, where=where, version=version, scratch=scratch)
     if mismatch:
         return _cannot_run(mismatch, remedy=_elsewhere(target), mode=mode, reporter=reporter)

@@ -4,6 +4,8 @@ The requirements file and its `-r`/`-c` includes are rewritten so that every loc
 name (wheel folders of `--find-links`, local wheels and sdists, project folders) points at a
 copy inside the container: under `/funcpub/app/` for what is inside the app (same relative
 place), under `/funcpub/external/<n>/` for what is outside; the install writes `/funcpub/out/`.
+`PIP_FIND_LINKS` (or `UV_FIND_LINKS`) folders are mapped the same way (relative ones from the
+app) and the variable names their copies.
 Index credentials never go into a file: the variables pip reads (`PIP_INDEX_URL`, ...) and any
 `${NAME}` a requirements file uses are handed to the one `pip install` process; the `${NAME}`
 values and the passwords (or tokens) in the index URLs are secrets, never printed.
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Final
 
+from funcpub.build.cachekey import uv_find_links
 from funcpub.container.spec import APP
 from funcpub.requirements import (
     INCLUDES,
@@ -77,8 +80,9 @@ def container_inputs(root: Path, requirements: str, environ: Mapping[str, str]) 
         inputs.texts[relpath] = text
         pending.extend(includes)
     inputs.requirements = mapper.container_path(mapper.root / requirements)
+    find_links = _environ_find_links(environ, mapper)
     inputs.files = {relpath: path for path, relpath in mapper.mapped.items()}
-    _environment(inputs, environ)
+    _environment(inputs, environ, find_links)
     return inputs
 
 
@@ -128,19 +132,32 @@ def _rewrite_options(line: str, path: Path, mapper: _Mapper, includes: list[Path
             includes.append(included)
             value = mapper.container_path(included)
         elif value is not None and option in FIND_LINKS and not _is_remote(value):
-            value = _find_links(value, path, mapper)
+            value = _find_links(value, (path.parent, mapper.root), mapper)
         out.extend((option,) if value is None else (option, value))
     return shlex.join(out)
 
 
-def _find_links(value: str, path: Path, mapper: _Mapper) -> str:
-    """pip's rule: relative to the requirements file when that exists, else to the cwd (app)."""
+def _find_links(value: str, folders: tuple[Path, ...], mapper: _Mapper) -> str:
+    """A local location's container path, relative to the first of `folders` where it exists.
+
+    pip's rule: a requirements file's relative one is beside the file when it exists there, else
+    in the cwd (the app); a variable's is in the cwd.
+    """
     local = _local(value)
-    beside = path.parent / local
-    for candidate in (beside, mapper.root / local):
+    for candidate in (folder / local for folder in folders):
         if candidate.exists():
             return mapper.container_path(candidate)
     return value
+
+
+def _environ_find_links(environ: Mapping[str, str], mapper: _Mapper) -> str:
+    """`PIP_FIND_LINKS` (else uv's) for the container: its local locations mapped in."""
+    values = environ.get("PIP_FIND_LINKS", "").split() or uv_find_links(environ)
+    mapped = (
+        value if _is_remote(value) else _find_links(value, (mapper.root,), mapper)
+        for value in values
+    )
+    return " ".join(mapped)
 
 
 def _rewrite_requirement(line: str, mapper: _Mapper) -> str:
@@ -181,12 +198,14 @@ def _local(value: str) -> Path:
     return Path(value).expanduser()
 
 
-def _environment(inputs: ContainerInputs, environ: Mapping[str, str]) -> None:
-    """pip's index variables (uv's as fallback) and the `${NAME}`s the files use."""
+def _environment(inputs: ContainerInputs, environ: Mapping[str, str], find_links: str) -> None:
+    """pip's index variables (uv's as fallback), its find-links and the files' `${NAME}`s."""
     env = {name: environ[name] for name in PIP_VARIABLES if environ.get(name)}
     for uv_name, pip_name in UV_TO_PIP.items():
         if environ.get(uv_name) and pip_name not in env:
             env[pip_name] = environ[uv_name]
+    if find_links:
+        env["PIP_FIND_LINKS"] = find_links
     for value in env.values():
         inputs.secrets |= url_credentials(value)
     for text in inputs.texts.values():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +24,24 @@ DOCS = ROOT / "docs"
 # Every exit code funcpub documents (docs/exit-codes.md).
 DOCUMENTED_CODES = frozenset({0, 1, 2, 3, 4, 5, 6, 7, 130})
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|^\s+File \".*\", line \d+", re.M)
+SIGNALS = [signal.SIGINT, signal.SIGTERM]  # what stops a run: Ctrl-C, and a CI job cancelled
+SIGNAL_IDS = ["sigint", "sigterm"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Finished:
+    """A `python -m funcpub` child that ended."""
+
+    code: int
+    out: str
+    err: str
+
+
+def assert_interrupted(result: Finished, tmp: Path) -> None:
+    """It stopped as interrupted (130), without a traceback, leaving its TMPDIR `tmp` empty."""
+    assert result.code == 130, result.err
+    assert "Traceback" not in result.err + result.out
+    assert list(tmp.iterdir()) == [], "temporary files are removed"
 
 
 @dataclass(frozen=True, kw_only=True)

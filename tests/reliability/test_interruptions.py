@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -31,19 +31,20 @@ from funcpub.plan import Plan, make_plan
 from funcpub.project import FunctionProject
 from funcpub.validate import validate
 from tests.azurite_fixtures import Azurite
-from tests.reliability.helpers import HELLO, copy_app, deployments, invoke, tree_contents
+from tests.reliability.helpers import (
+    HELLO,
+    SIGNAL_IDS,
+    SIGNALS,
+    Finished,
+    assert_interrupted,
+    copy_app,
+    deployments,
+    invoke,
+    tree_contents,
+)
 from tests.wheelhouse import PURE_BACKEND, write_sdist
 
 pytestmark = [pytest.mark.emulator, pytest.mark.subprocess]
-SIGNALS = [signal.SIGINT, signal.SIGTERM]
-SIGNAL_IDS = ["sigint", "sigterm"]
-
-
-@dataclass(frozen=True, kw_only=True)
-class Finished:
-    code: int
-    out: str
-    err: str
 
 
 class Child:
@@ -97,12 +98,6 @@ def interrupt(child: Child, stage_line: str, sig: signal.Signals) -> Finished:
     return child.finish()
 
 
-def assert_interrupted(result: Finished, child: Child) -> None:
-    assert result.code == 130, result.err
-    assert "Traceback" not in result.err + result.out
-    assert list(child.tmp.iterdir()) == [], "temporary files are removed"
-
-
 @pytest.mark.parametrize("sig", SIGNALS, ids=SIGNAL_IDS)
 def test_interrupted_while_writing_the_zip(
     sig: signal.Signals, shared_emulator: Emulator, tmp_path: Path
@@ -114,7 +109,7 @@ def test_interrupted_while_writing_the_zip(
     (app / "assets" / "big.bin").write_bytes(os.urandom(48 << 20))  # seconds of deflate
     child = Child(shared_emulator, tmp_path, name, app)
     result = interrupt(child, "packing", sig)
-    assert_interrupted(result, child)
+    assert_interrupted(result, child.tmp)
     assert "error: interrupted while writing" in result.err
     assert "nothing was uploaded" in result.err
     assert deployments(shared_emulator, site) == []
@@ -132,7 +127,7 @@ def test_interrupted_during_the_upload(
     )
     child = Child(shared_emulator, tmp_path, name, HELLO)
     result = interrupt(child, "uploading", sig)
-    assert_interrupted(result, child)
+    assert_interrupted(result, child.tmp)
     assert f"error: interrupted while uploading to {site.scm_host}" in result.err
     assert "a deployment may have started" in result.err
     assert f"hint: check {site.scm_url}/api/deployments/latest" in result.err
@@ -152,7 +147,7 @@ def test_interrupted_while_polling(
     time.sleep(0.3)
     child.process.send_signal(sig)
     result = child.finish()
-    assert_interrupted(result, child)
+    assert_interrupted(result, child.tmp)
     assert f"interrupted while deployment {deployment_id} was running" in result.err
     assert "it goes on in Azure" in result.err
     assert f"{site.scm_url}/api/deployments/{deployment_id}" in result.err
@@ -178,7 +173,7 @@ def test_interrupted_while_the_remote_build_runs(
     deployment_id = line.split("waiting for deployment", 1)[1].strip()
     child.process.send_signal(sig)
     result = child.finish()
-    assert_interrupted(result, child)
+    assert_interrupted(result, child.tmp)
     assert f"interrupted while deployment {deployment_id} was running" in result.err
     assert "it goes on in Azure" in result.err
     assert f"hint: follow it at {site.scm_url}/api/deployments/{deployment_id}" in result.err
@@ -210,7 +205,7 @@ def test_interrupted_while_uploading_to_storage(
     child.wait_for("to storage account")
     child.process.send_signal(sig)
     result = child.finish()
-    assert_interrupted(result, child)
+    assert_interrupted(result, child.tmp)
     message = f"error: interrupted while uploading the package to storage: {name} still runs its"
     assert message in result.err, result.err
     assert "hint: publish again (a partly uploaded blob is never used)" in result.err
@@ -240,7 +235,7 @@ def interrupt_pip(
     """Publish `app` with a local build and signal it while pip builds slowpkg."""
     child = Child(emulator, tmp_path, name, app, "--build", "local", *options)
     interrupted = interrupt(child, "building from source: slowpkg", sig)
-    assert_interrupted(interrupted, child)
+    assert_interrupted(interrupted, child.tmp)
     assert "error: interrupted while building: no temporary file" in interrupted.err
     assert "hint: nothing was uploaded and nothing was deployed" in interrupted.err
     return interrupted

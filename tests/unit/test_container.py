@@ -181,6 +181,39 @@ def test_requirements_and_what_they_reference_are_mapped_into_the_container(
     assert inputs.secrets == {"t0ken", "p%40ss", "p@ss", "tok3n"}
 
 
+@pytest.mark.parametrize(("name", "separator"), [("PIP_FIND_LINKS", " "), ("UV_FIND_LINKS", ", ")])
+def test_find_links_folders_of_the_environment_are_mapped_into_the_container(
+    tmp_path: Path, name: str, separator: str
+) -> None:
+    app, outside = tmp_path / "app", tmp_path / "wheelhouse"
+    (app / "wheels").mkdir(parents=True)
+    outside.mkdir()
+    (app / "requirements.txt").write_text(f"--find-links {outside}\nalpha\n")
+    values = [str(outside), "wheels", f"file://{outside}", "https://pkgs.example.com/links"]
+    environ = {name: separator.join(values)}
+    inputs = container_inputs(app, "requirements.txt", environ)
+    # The same folder as the requirements' --find-links: one copy, named by both.
+    assert inputs.files == {
+        "funcpub/app/requirements.txt": (app / "requirements.txt").resolve(),
+        "funcpub/external/1/wheelhouse": outside.resolve(),
+        "funcpub/app/wheels": (app / "wheels").resolve(),
+    }
+    assert inputs.environment == {
+        "PIP_FIND_LINKS": "/funcpub/external/1/wheelhouse /funcpub/app/wheels "
+        "/funcpub/external/1/wheelhouse https://pkgs.example.com/links"
+    }
+
+
+def test_pips_find_links_win_over_uvs(tmp_path: Path) -> None:
+    (tmp_path / "pip").mkdir()
+    (tmp_path / "uv").mkdir()
+    (tmp_path / "requirements.txt").write_text("alpha\n")
+    environ = {"PIP_FIND_LINKS": "pip", "UV_FIND_LINKS": "uv"}
+    inputs = container_inputs(tmp_path, "requirements.txt", environ)
+    assert inputs.environment == {"PIP_FIND_LINKS": "/funcpub/app/pip"}
+    assert set(inputs.files) == {"funcpub/app/requirements.txt", "funcpub/app/pip"}
+
+
 # --- tar in and out ---------------------------------------------------------------------------
 
 
