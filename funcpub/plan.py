@@ -24,7 +24,7 @@ from funcpub.ignore import PYTHON_PACKAGES, FileSelection
 from funcpub.options import Options, StrategyName
 from funcpub.process import Command
 from funcpub.project import FunctionProject, ProgrammingModel
-from funcpub.strategies import STRATEGIES, BuildStrategy
+from funcpub.strategies import BuildStrategy, strategy_for
 from funcpub.strategies.base import build_request
 from funcpub.targets import TargetPlatform
 from funcpub.validate import Finding, Report
@@ -117,7 +117,7 @@ def make_plan(
     `settings` holds the settings files to publish (already read) and how; the configuration's
     own app settings (`options.app_settings`) are planned for every publish.
     """
-    strategy = STRATEGIES[options.build]
+    strategy = strategy_for(options.build)
     request = build_request(project, options)
     planned = (
         plan_app_settings(project, options, settings)
@@ -165,7 +165,7 @@ def plan_app_settings(
     """The setting changes of a publish: funcpub's (base and strategy) and the user's."""
     managed = (
         *base_settings(options.python_version, options.functions_version),
-        *STRATEGIES[options.build].settings(),
+        *strategy_for(options.build).settings(),
     )
     return plan_settings(
         managed, options.app_settings, settings or SettingsRequest(), model=project.model

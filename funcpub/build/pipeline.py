@@ -25,7 +25,7 @@ from funcpub.ignore import FileSelection, IncludedFile
 from funcpub.options import Options, StrategyName
 from funcpub.package import DeflatedStore
 from funcpub.project import FunctionProject
-from funcpub.strategies import STRATEGIES, BuildRequest, BuildStrategy
+from funcpub.strategies import BuildRequest, BuildStrategy, strategy_for
 from funcpub.strategies.base import BuildEnvironment, build_request
 
 
@@ -68,7 +68,7 @@ def staged_package(
     reporter: BuildReporter,
 ) -> Iterator[StagedPackage]:
     """Run the build in a temporary folder; yield the files to zip and the checks to run."""
-    strategy = STRATEGIES[options.build]
+    strategy = strategy_for(options.build)
     request = build_request(project, options)
     with (
         tempfile.TemporaryDirectory(prefix="funcpub-build-") as scratch,

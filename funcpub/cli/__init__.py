@@ -1,37 +1,33 @@
-"""The `funcpub` command line: thin commands over the library, and the one error boundary."""
+"""The `funcpub` command line: thin commands over the library, and the one error boundary.
+
+A run imports only the command its argv names (`COMMANDS`), so `funcpub pack` never loads the
+code of `publish` or `settings`; help, completion and a mistyped name get every command.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Final
 
 import typer
 
 from funcpub import __version__
-from funcpub.cli import lock, pack, publish
-from funcpub.cli import validate as validate_command
-from funcpub.cli.cache import cache_app
 from funcpub.cli.common import RunState
-from funcpub.cli.emulator import emulator_app
-from funcpub.cli.settings import settings_app
 from funcpub.console import Console
 from funcpub.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, ConfigError, FuncpubError
 
-app = typer.Typer(
-    name="funcpub",
-    help="Package and publish Azure Functions Python apps.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=False,
-)
-app.command("validate")(validate_command.validate)
-app.command("pack")(pack.pack)
-app.command("publish")(publish.publish)
-app.command("lock")(lock.lock)
-app.add_typer(settings_app, name="settings")
-app.add_typer(emulator_app, name="emulator")
-app.add_typer(cache_app, name="cache")
+# Every command in help order: the module, and its command function or sub-app there.
+COMMANDS: Final[Mapping[str, tuple[str, str]]] = {
+    "validate": ("funcpub.cli.validate", "validate"),
+    "pack": ("funcpub.cli.pack", "pack"),
+    "publish": ("funcpub.cli.publish", "publish"),
+    "lock": ("funcpub.cli.lock", "lock"),
+    "settings": ("funcpub.cli.settings", "settings_app"),
+    "emulator": ("funcpub.cli.emulator", "emulator_app"),
+    "cache": ("funcpub.cli.cache", "cache_app"),
+}
 
 
 def _print_version(value: bool) -> None:
@@ -40,7 +36,6 @@ def _print_version(value: bool) -> None:
         raise typer.Exit
 
 
-@app.callback()
 def main_options(
     ctx: typer.Context,
     quiet: Annotated[
@@ -53,6 +48,29 @@ def main_options(
 ) -> None:
     """Package and publish Azure Functions Python apps."""
     ctx.ensure_object(RunState).quiet = quiet
+
+
+def cli_app(argv: Sequence[str] = ()) -> typer.Typer:
+    """The `funcpub` app with the command `argv` names, or with all of them when it names none
+    (help, completion) or one that does not exist (so typer answers "did you mean")."""
+    name = next((arg for arg in argv if not arg.startswith("-")), "")
+    names = [name] if name in COMMANDS else list(COMMANDS)
+    app = typer.Typer(
+        name="funcpub",
+        help="Package and publish Azure Functions Python apps.",
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        add_completion=False,
+    )
+    app.callback()(main_options)
+    for command in names:
+        module, attribute = COMMANDS[command]
+        target = getattr(importlib.import_module(module), attribute)
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=command)
+        else:
+            app.command(command)(target)
+    return app
 
 
 def run(argv: Sequence[str]) -> int:
@@ -74,7 +92,7 @@ def _console(state: RunState) -> Console:
 
 
 def _run(argv: Sequence[str], state: RunState) -> int:
-    command = typer.main.get_command(app)
+    command = typer.main.get_command(cli_app(argv))
     # The Azure SDKs log warnings (e.g. each credential a chain tried); funcpub reports failures
     # itself, so keep Python's last-resort handler from printing them.
     logging.getLogger("azure").addHandler(logging.NullHandler())

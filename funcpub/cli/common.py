@@ -16,7 +16,7 @@ from funcpub.errors import ValidationError
 from funcpub.ignore import FileSelection, select_files
 from funcpub.options import CommandName, Options, StrategyName, resolve_options
 from funcpub.project import FunctionProject
-from funcpub.strategies import STRATEGIES
+from funcpub.strategies import strategy_for
 from funcpub.validate import Finding, Report, validate
 
 
@@ -125,7 +125,7 @@ def prepare(
 ) -> Prepared:
     """Load, select the files the strategy ships, and validate: the start of pack and publish."""
     loaded = load(command, app_dir, cli_values, console, app_settings=app_settings)
-    ships = STRATEGIES[loaded.options.build].ships_python_packages
+    ships = strategy_for(loaded.options.build).ships_python_packages
     selection = select_files(loaded.project.root, ship_python_packages=ships)
     return Prepared(
         project=loaded.project,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import typer
 import typer.core
 
-from funcpub.cli import app
+from funcpub.cli import cli_app
 
 
 def _cell(text: str) -> str:
@@ -55,7 +55,7 @@ def _anchor(title: str) -> str:
 
 def cli_reference() -> str:
     """Every command, argument and option of `funcpub`, as Markdown sections."""
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(cli_app())
     assert isinstance(root, typer.core.TyperGroup)
     ctx = typer.Context(root, info_name="funcpub")
     return "\n".join(_section(command, context) for command, context in _commands(root, ctx))

@@ -1,22 +1,55 @@
-"""Build strategies: a Protocol plus a plain registry keyed by the `--build` value."""
+"""Build strategies: a Protocol plus a plain registry keyed by the `--build` value.
+
+A strategy's module is imported when the registry first hands it out, so a run loads only
+the strategy it builds with.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Final
 
 from funcpub.options import StrategyName
 from funcpub.strategies.base import SITE_PACKAGES, BuildRequest, BuildStrategy
-from funcpub.strategies.docker import DockerStrategy
-from funcpub.strategies.local import LocalStrategy
-from funcpub.strategies.none import NoBuildStrategy
-from funcpub.strategies.remote import RemoteStrategy
 
-STRATEGIES: Final[Mapping[StrategyName, BuildStrategy]] = {
-    "local": LocalStrategy(),
-    "docker": DockerStrategy(),
-    "remote": RemoteStrategy(),
-    "none": NoBuildStrategy(),
+
+def _local() -> BuildStrategy:
+    from funcpub.strategies.local import LocalStrategy  # noqa: PLC0415 - the registry's laziness
+
+    return LocalStrategy()
+
+
+def _docker() -> BuildStrategy:
+    from funcpub.strategies.docker import DockerStrategy  # noqa: PLC0415 - the registry's laziness
+
+    return DockerStrategy()
+
+
+def _remote() -> BuildStrategy:
+    from funcpub.strategies.remote import RemoteStrategy  # noqa: PLC0415 - the registry's laziness
+
+    return RemoteStrategy()
+
+
+def _none() -> BuildStrategy:
+    from funcpub.strategies.none import NoBuildStrategy  # noqa: PLC0415 - the registry's laziness
+
+    return NoBuildStrategy()
+
+
+_FACTORIES: Final[Mapping[StrategyName, Callable[[], BuildStrategy]]] = {
+    "local": _local,
+    "docker": _docker,
+    "remote": _remote,
+    "none": _none,
 }
 
-__all__ = ["SITE_PACKAGES", "STRATEGIES", "BuildRequest", "BuildStrategy"]
+
+@cache
+def strategy_for(name: StrategyName) -> BuildStrategy:
+    """The strategy `--build name` selects."""
+    return _FACTORIES[name]()
+
+
+__all__ = ["SITE_PACKAGES", "BuildRequest", "BuildStrategy", "strategy_for"]

@@ -13,7 +13,7 @@ import typer.core
 import yaml
 
 from funcpub import docgen
-from funcpub.cli import app
+from funcpub.cli import cli_app
 from funcpub.validate import RULES
 
 ROOT = Path(__file__).parents[2]
@@ -29,7 +29,7 @@ def load_yaml(path: Path) -> Any:
 
 
 def options_by_command() -> dict[str, set[str]]:
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(cli_app())
     assert isinstance(root, typer.core.TyperGroup)
     found: dict[str, set[str]] = {}
     for name, command in root.commands.items():
