@@ -12,12 +12,12 @@ from rich.text import Text
 
 from funcpub.appsettings import KEY_VAULT_KEPT, VALUE_KEPT, ReplacePolicy
 from funcpub.package import Artifact
-from funcpub.plan import Plan
 from funcpub.validate import Finding
 
 if TYPE_CHECKING:
     from funcpub.deploy import DeployResult
     from funcpub.deploy.settings import SettingsOutcome
+    from funcpub.plan import Plan
     from funcpub.settingsdiff import DiffEntry, DiffStatus, SettingsDiff
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow"}

@@ -1,7 +1,6 @@
 """Build strategies: a Protocol plus a plain registry keyed by the `--build` value.
 
-A strategy's module is imported when the registry first hands it out, so a run loads only
-the strategy it builds with.
+A strategy's module is imported when the registry first hands it out.
 """
 
 from __future__ import annotations
@@ -14,26 +13,27 @@ from funcpub.options import StrategyName
 from funcpub.strategies.base import SITE_PACKAGES, BuildRequest, BuildStrategy
 
 
+# Each factory imports its strategy's module: a run loads only the strategy it builds with.
 def _local() -> BuildStrategy:
-    from funcpub.strategies.local import LocalStrategy  # noqa: PLC0415 - the registry's laziness
+    from funcpub.strategies.local import LocalStrategy
 
     return LocalStrategy()
 
 
 def _docker() -> BuildStrategy:
-    from funcpub.strategies.docker import DockerStrategy  # noqa: PLC0415 - the registry's laziness
+    from funcpub.strategies.docker import DockerStrategy
 
     return DockerStrategy()
 
 
 def _remote() -> BuildStrategy:
-    from funcpub.strategies.remote import RemoteStrategy  # noqa: PLC0415 - the registry's laziness
+    from funcpub.strategies.remote import RemoteStrategy
 
     return RemoteStrategy()
 
 
 def _none() -> BuildStrategy:
-    from funcpub.strategies.none import NoBuildStrategy  # noqa: PLC0415 - the registry's laziness
+    from funcpub.strategies.none import NoBuildStrategy
 
     return NoBuildStrategy()
 

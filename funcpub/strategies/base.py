@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
-from funcpub.appsettings import SettingChange
 from funcpub.build.base import BuildReporter, BuildResult
 from funcpub.options import DockerSettings, Installer, Options, StrategyName
-from funcpub.process import Command
 from funcpub.project import FunctionProject
 from funcpub.targets import TargetPlatform, target_platform
+
+if TYPE_CHECKING:
+    from funcpub.appsettings import SettingChange
+    from funcpub.process import Command
 
 # Where the Python worker looks for dependencies inside the app (wwwroot).
 PYTHON_PACKAGES: Final = ".python_packages"

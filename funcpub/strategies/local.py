@@ -15,22 +15,12 @@ import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from packaging.utils import canonicalize_name
 
 from funcpub.appsettings import SettingChange, ensure
 from funcpub.build.base import BuildReporter, BuildResult
-from funcpub.build.binaries import check_binaries
-from funcpub.build.bookkeeping import remove_bookkeeping
-from funcpub.build.distributions import python_mismatches, read_distributions
-from funcpub.build.sources import (
-    NATIVE_HINT,
-    SourcePackage,
-    build_pure_wheels,
-    check_pure,
-    find_source_packages,
-)
 from funcpub.build.tools import failure_message, require_pip, run_step
 from funcpub.errors import BuildError
 from funcpub.process import Command, CommandResult
@@ -42,6 +32,11 @@ from funcpub.strategies.base import (
     BuildRequest,
 )
 from funcpub.targets import TargetPlatform
+
+# The modules that install and check a tree (sources, distributions, binaries) are imported by
+# the functions that use them: a cache hit (the warm rebuild) runs none of them.
+if TYPE_CHECKING:
+    from funcpub.build.sources import SourcePackage
 
 NO_REMOTE_BUILD = ensure(
     "SCM_DO_BUILD_DURING_DEPLOYMENT",
@@ -205,6 +200,8 @@ def _install_from_sources(
     failure: CommandResult,
 ) -> tuple[SourcePackage, ...]:
     """The wheel-only install failed: build what has no wheel (pure Python only), reinstall."""
+    from funcpub.build.sources import build_pure_wheels, find_source_packages
+
     assert request.requirements is not None
     reporter.step("some requirements have no wheel for the target; looking for sources")
     work = staging / WORK
@@ -252,6 +249,9 @@ def _install_with_uv_builds(
     reporter: BuildReporter,
 ) -> None:
     """Let uv build exactly these packages (with the host interpreter), then check the tags."""
+    from funcpub.build.distributions import read_distributions
+    from funcpub.build.sources import NATIVE_HINT, check_pure
+
     extra = tuple(arg for source in sources for arg in ("--no-binary", source.name))
     result = _install(request, root=root, staging=staging, reporter=reporter, extra=extra)
     if not result.ok:
@@ -280,6 +280,10 @@ def checked_result(
 ) -> BuildResult:
     """The finished `<staging>/.python_packages` without installer bookkeeping, once its
     binaries passed the check."""
+    from funcpub.build.binaries import check_binaries
+    from funcpub.build.bookkeeping import remove_bookkeeping
+    from funcpub.build.distributions import python_mismatches, read_distributions
+
     site = staging / SITE_PACKAGES
     remove_bookkeeping(site)
     mismatches = python_mismatches(read_distributions(site), request.target)
