@@ -297,7 +297,7 @@ class _KeptIndex:
     date_time: Timestamp | None  # the entries' date in their kept local headers
     order: tuple[str, ...]  # relpaths, in blob (and archive) order
     records: Mapping[str, list[int]]  # relpath -> [offset, header length, crc, size, compressed]
-    executable: frozenset[str]  # relpaths of the executable entries (their records say so)
+    executable: frozenset[str]  # relpaths of the entries whose central records say executable
     central_length: int | None  # bytes of the entries' central-directory records, if kept
 
 
