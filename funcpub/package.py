@@ -3,7 +3,9 @@
 The same files give the same bytes: entries sorted by the UTF-8 bytes of their names, one fixed
 timestamp (SOURCE_DATE_EPOCH or `DEFAULT_TIMESTAMP`), Unix modes reduced to 0644/0755, no folder
 entries. Files are copied in chunks and the archive goes to a temporary file next to the
-destination, renamed into place only once complete (https://reproducible-builds.org/docs/).
+destination, renamed into place only once complete (https://reproducible-builds.org/docs/), so
+no reader ever sees a partial zip. It is not fsync'ed, as zip and pip do not: forcing 40 MB to
+disk cost a warm rebuild 0.015 to 0.08 s, and a zip lost to a power cut is made again by a pack.
 
 One thing is not copied as is: a password or token in a URL of requirements.txt (or a file it
 includes) is masked in the package, so it never reaches Azure (validation warns, FP209).
@@ -36,7 +38,13 @@ from zlib_ng import zlib_ng
 from funcpub.errors import EXIT_INTERRUPTED, BuildError, ConfigError, FuncpubError
 from funcpub.ignore import PYTHON_PACKAGES, IncludedFile
 from funcpub.requirements import mask_credentials, scan_requirements
-from funcpub.zipformat import DeflatedData, central_directory, local_header, record_data
+from funcpub.zipformat import (
+    DeflatedData,
+    central_directory,
+    central_record,
+    local_header,
+    record_data,
+)
 
 Timestamp = tuple[int, int, int, int, int, int]
 
@@ -102,6 +110,7 @@ class StoredRun:
     data: tuple[DeflatedData, ...]  # what each entry's headers record
     length: int  # bytes of the run
     stream: BufferedReader  # the run's bytes from offset 0 (positioned reads; not closed here)
+    central: bytes | None  # its entries' central-directory records when it starts the archive
 
 
 class DeflatedStore(Protocol):
@@ -290,8 +299,6 @@ def _write_archive(
         with path.open("wb") as stream:
             archive = _HashedStream(stream, stop)
             _write_entries(archive, entries, replaced, date_time, deflating)
-            stream.flush()
-            os.fsync(stream.fileno())
         path.chmod(ARTIFACT_MODE)
     except OSError as exc:
         raise _write_error(path, exc) from None
@@ -374,12 +381,12 @@ def _write_entries(
     run = store.run(entries, deflating.compresslevel, date_time) if store is not None else None
     end = 0 if run is None else run.first + len(run.offsets)
     if run is None or any(entry.relpath in replaced for entry in entries[run.first : end]):
-        infos = _write_each(archive, entries, replaced, date_time, deflating)
+        records = _write_each(archive, entries, replaced, date_time, deflating)
     else:
-        infos = _write_each(archive, entries[: run.first], replaced, date_time, deflating)
-        infos += _copy_run(archive, run, entries[run.first : end], date_time)
-        infos += _write_each(archive, entries[end:], replaced, date_time, deflating)
-    archive.write(central_directory(infos, archive.tell()))
+        records = _write_each(archive, entries[: run.first], replaced, date_time, deflating)
+        records += _copy_run(archive, run, entries[run.first : end], date_time)
+        records += _write_each(archive, entries[end:], replaced, date_time, deflating)
+    archive.write(central_directory(records, len(entries), archive.tell()))
 
 
 def _write_each(
@@ -388,9 +395,9 @@ def _write_each(
     replaced: Mapping[str, bytes],
     date_time: Timestamp,
     deflating: Deflating,
-) -> list[zipfile.ZipInfo]:
-    """Write `entries` one by one; return their headers' fields."""
-    infos: list[zipfile.ZipInfo] = []
+) -> bytes:
+    """Write `entries` one by one; return their central-directory records."""
+    records = bytearray()
     store, level = deflating.store, deflating.compresslevel
     with closing(_deflated(entries, replaced, deflating)) as deflated_entries:
         for entry, deflated in deflated_entries:
@@ -403,8 +410,8 @@ def _write_each(
                 if store is not None and not deflated.stored and store.wants(entry, level):
                     deflated.payload.seek(0)
                     store.add(entry, deflated, level, header=header, date_time=date_time)
-            infos.append(info)
-    return infos
+            records += central_record(info)
+    return bytes(records)
 
 
 def _copy_run(
@@ -412,8 +419,8 @@ def _copy_run(
     run: StoredRun,
     entries: list[IncludedFile],
     date_time: Timestamp,
-) -> list[zipfile.ZipInfo]:
-    """Copy a stored run as it is; return its entries' headers' fields."""
+) -> bytes:
+    """Copy a stored run as it is; return its entries' central-directory records."""
     start = archive.tell()
     run.stream.seek(0)
     buffer = memoryview(bytearray(min(run.length, RUN_CHUNK_SIZE)))
@@ -424,13 +431,28 @@ def _copy_run(
     if left:
         msg = f"the dependency cache's stored entries are {left} bytes short"
         raise BuildError(msg, hint="run `funcpub cache clear`, then pack again")
-    infos = []
-    for entry, offset, data in zip(entries, run.offsets, run.data, strict=True):
+    if start == 0 and run.central is not None:
+        return run.central
+    return central_records(entries, run.offsets, run.data, date_time, start=start)
+
+
+def central_records(
+    entries: Sequence[IncludedFile],
+    offsets: Sequence[int],
+    data: Sequence[DeflatedData],
+    date_time: Timestamp,
+    *,
+    start: int,
+) -> bytes:
+    """The central-directory records of stored entries whose local headers are at `offsets`
+    from `start`."""
+    records = bytearray()
+    for entry, offset, entry_data in zip(entries, offsets, data, strict=True):
         info = _zip_info(entry, date_time)
         info.header_offset = start + offset
-        record_data(info, data, zip64=entry.size > ZIP64_THRESHOLD)
-        infos.append(info)
-    return infos
+        record_data(info, entry_data, zip64=entry.size > ZIP64_THRESHOLD)
+        records += central_record(info)
+    return bytes(records)
 
 
 def _deflated(

@@ -50,13 +50,14 @@ def record_data(info: zipfile.ZipInfo, data: DeflatedData, *, zip64: bool) -> No
         info.create_version = max(ZIP64_VERSION, info.create_version)
 
 
-def central_directory(infos: list[zipfile.ZipInfo], start: int) -> bytes:
-    """The central directory of `infos` starting at offset `start`, and the end records."""
-    records = b"".join(_central_record(info) for info in infos)
-    return records + _end_records(len(infos), len(records), start)
+def central_directory(records: bytes, count: int, start: int) -> bytes:
+    """The central directory of `count` entries' `records` starting at offset `start`, and the
+    end records."""
+    return records + _end_records(count, len(records), start)
 
 
-def _central_record(info: zipfile.ZipInfo) -> bytes:
+def central_record(info: zipfile.ZipInfo) -> bytes:
+    """The central-directory record of `info` (complete once its local header is written)."""
     dt = info.date_time
     dosdate = (dt[0] - 1980) << 9 | dt[1] << 5 | dt[2]
     dostime = dt[3] << 11 | dt[4] << 5 | (dt[5] // 2)

@@ -34,7 +34,7 @@ from funcpub.build.base import BuildReporter, BuildResult
 from funcpub.build.cachekey import CacheKey
 from funcpub.build.staging import built_files, swap_folder
 from funcpub.ignore import IncludedFile
-from funcpub.package import Deflated, StoredRun, Timestamp
+from funcpub.package import Deflated, StoredRun, Timestamp, central_records
 from funcpub.usercache import cache_dir, exclusive, lock_file, try_lock
 from funcpub.zipformat import DeflatedData
 
@@ -297,9 +297,13 @@ class _KeptIndex:
     date_time: Timestamp | None  # the entries' date in their kept local headers
     order: tuple[str, ...]  # relpaths, in blob (and archive) order
     records: Mapping[str, list[int]]  # relpath -> [offset, header length, crc, size, compressed]
+    executable: frozenset[str]  # relpaths of the entries whose central records say executable
+    central_length: int | None  # bytes of the entries' central-directory records, if kept
 
 
-_NOTHING_KEPT: Final = _KeptIndex(date_time=None, order=(), records={})
+_NOTHING_KEPT: Final = _KeptIndex(
+    date_time=None, order=(), records={}, executable=frozenset(), central_length=None
+)
 
 
 @dataclass
@@ -308,14 +312,16 @@ class DeflatedEntries:
 
     One blob per compression level and zlib-ng version holds each entry's local header and
     deflated data, back to back in archive order: when the tree's entries are contiguous in
-    the next archive and its date is the same, the blob is copied into it in one piece;
-    otherwise each entry's data is copied from it. A pack that finds no blob fills one.
+    the next archive and its date is the same, the blob is copied into it in one piece (with
+    their central-directory records, kept too, when the blob starts the archive); otherwise
+    each entry's data is copied from it. A pack that finds no blob fills one.
     """
 
     folder: Path
     _index: _KeptIndex | None = None
     _level: int = -1
     _adding: list[list[str | int]] = field(default_factory=list)
+    _adding_files: list[IncludedFile] = field(default_factory=list)
     _adding_date: Timestamp | None = None
     _blob: IO[bytes] | None = None  # the incoming blob
     _reading: BufferedReader | None = None  # the kept blob, shared by every read of it
@@ -331,10 +337,9 @@ class DeflatedEntries:
         record = self._kept_index(compresslevel).records.get(entry.relpath)
         if record is None or record[3] != entry.size:
             return None
-        offset, header_length, crc, size, compress_size = record
-        data = DeflatedData(crc=crc, size=size, compress_size=compress_size)
+        offset, header_length, _crc, _size, compress_size = record
         payload = _Slice(self._kept(compresslevel), offset + header_length, compress_size)
-        return Deflated(data=data, payload=payload, stored=True)
+        return Deflated(data=_data(record), payload=payload, stored=True)
 
     def run(
         self, entries: Sequence[IncludedFile], compresslevel: int, date_time: Timestamp
@@ -352,15 +357,14 @@ class DeflatedEntries:
             if entry.relpath != relpath or entry.size != record[3] or not self._ours(entry):
                 return None
         offset, header_length, _crc, _size, compress_size = records[-1]
+        executable = frozenset(entry.relpath for entry in window if entry.executable)
         return StoredRun(
             first=first,
             offsets=tuple(record[0] for record in records),
-            data=tuple(
-                DeflatedData(crc=record[2], size=record[3], compress_size=record[4])
-                for record in records
-            ),
+            data=tuple(_data(record) for record in records),
             length=offset + header_length + compress_size,
             stream=self._kept(compresslevel),
+            central=self._central(index) if executable == index.executable else None,
         )
 
     def wants(self, entry: IncludedFile, compresslevel: int) -> bool:
@@ -383,15 +387,32 @@ class DeflatedEntries:
         self._adding.append(
             [entry.relpath, offset, len(header), data.crc, data.size, data.compress_size]
         )
+        self._adding_files.append(entry)
 
     def save(self) -> None:
-        """The pack is complete: put the blob, then its index, in place."""
-        if self._blob is None:
+        """The pack is complete: put the blob, its central-directory records (for a later run
+        that starts the archive), then its index, in place."""
+        if self._blob is None or self._adding_date is None:
             return
         self._blob.close()
         self._blob = None
         self._path(self._level, ".bin.tmp").replace(self._path(self._level, ".bin"))
-        index = {"date_time": self._adding_date, "entries": self._adding}
+        central = central_records(
+            self._adding_files,
+            [int(record[1]) for record in self._adding],
+            [_data([int(field) for field in record[1:]]) for record in self._adding],
+            self._adding_date,
+            start=0,
+        )
+        central_tmp = self._path(self._level, ".central.tmp")
+        central_tmp.write_bytes(central)
+        central_tmp.replace(self._path(self._level, ".central"))
+        index = {
+            "date_time": self._adding_date,
+            "entries": self._adding,
+            "executable": sorted(entry.relpath for entry in self._adding_files if entry.executable),
+            "central_length": len(central),
+        }
         _write_json(self._path(self._level, ".json"), index)
 
     def close(self) -> None:
@@ -407,6 +428,14 @@ class DeflatedEntries:
         if self._reading is None:
             self._reading = self._path(compresslevel, ".bin").open("rb")
         return self._reading
+
+    def _central(self, index: _KeptIndex) -> bytes | None:
+        """The kept central-directory records of the blob `index` describes; None if missing."""
+        try:
+            central = self._path(self._level, ".central").read_bytes()
+        except OSError:
+            return None
+        return central if len(central) == index.central_length else None
 
     def _close_kept(self) -> None:
         if self._reading is not None:
@@ -428,6 +457,11 @@ class DeflatedEntries:
         return self.folder / DEFLATED / name
 
 
+def _data(record: Sequence[int]) -> DeflatedData:
+    """What the headers of a kept entry record ([offset, header length, crc, size, compressed])."""
+    return DeflatedData(crc=record[2], size=record[3], compress_size=record[4])
+
+
 def _read_index(path: Path) -> _KeptIndex:
     """A blob's index; nothing kept when it is missing or unreadable."""
     try:
@@ -438,6 +472,8 @@ def _read_index(path: Path) -> _KeptIndex:
             date_time=(year, month, day, hour, minute, second),
             order=tuple(str(entry[0]) for entry in entries),
             records={str(entry[0]): list(entry[1:]) for entry in entries},
+            executable=frozenset(str(relpath) for relpath in data.get("executable", ())),
+            central_length=data.get("central_length"),
         )
     except (OSError, ValueError, TypeError, KeyError, IndexError):
         return _NOTHING_KEPT

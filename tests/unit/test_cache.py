@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 from collections.abc import Mapping, Sequence
 from contextlib import closing
@@ -287,6 +288,35 @@ def test_the_kept_tree_is_copied_as_one_run_wherever_it_lands(
     with zipfile.ZipFile(tmp_path / "warm.zip") as archive:
         assert archive.testzip() is None
         assert archive.read(".python_packages/lib/site-packages/dep/m3.py") == b"X = 3\n" * 150
+
+
+def test_kept_central_records_serve_a_run_that_starts_the_archive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "entry"
+    files = cached_tree(folder)
+    pack_with_store(files, tmp_path / "fill.zip", folder)
+    computed: list[int] = []
+    real = package.central_records
+
+    def counted(*args: Any, start: int) -> bytes:
+        computed.append(start)
+        return real(*args, start=start)
+
+    monkeypatch.setattr(package, "central_records", counted)
+    cold = write_zip(files, tmp_path / "cold.zip", timestamp=(2024, 5, 6, 7, 8, 10))
+    assert pack_with_store(files, tmp_path / "warm.zip", folder) == cold.sha256
+    assert computed == []  # the kept records, as they are
+    executable = tuple(
+        dataclasses.replace(item, executable=item.relpath.endswith("/m3.py")) for item in files
+    )
+    cold_executable = write_zip(executable, tmp_path / "x.zip", timestamp=(2024, 5, 6, 7, 8, 10))
+    assert pack_with_store(executable, tmp_path / "warm.zip", folder) == cold_executable.sha256
+    assert computed == [0]  # a mode the kept records do not have: made again
+    central = next((folder / "deflated").glob("*.central"))
+    central.write_bytes(central.read_bytes()[:-1])
+    assert pack_with_store(files, tmp_path / "warm.zip", folder) == cold.sha256
+    assert computed == [0, 0]  # a short file is not used
 
 
 def test_another_date_or_a_changed_file_copies_entry_by_entry(
