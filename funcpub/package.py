@@ -57,7 +57,9 @@ LATEST: Final[Timestamp] = (2107, 12, 31, 23, 59, 58)  # a DOS date's 7-bit year
 CHUNK_SIZE: Final = 1 << 20
 RUN_CHUNK_SIZE: Final = 8 << 20  # a stored run is copied in large reads
 SPOOL_LIMIT: Final = 1 << 20  # deflated bytes of one entry kept in memory, the rest on disk
-IN_FLIGHT_PER_WORKER: Final = 4  # entries deflated ahead of the writer, per worker
+IN_FLIGHT_PER_WORKER: Final = 4  # batches deflated ahead of the writer, per worker
+BATCH_BYTES: Final = 1 << 20  # small entries go to a worker together, up to this many bytes
+BATCH_ENTRIES: Final = 256  # or this many
 # Entries above this get ZIP64 headers up front, as zipfile needs to know before writing; well
 # below zipfile.ZIP64_LIMIT (2 GiB) so that deflate's worst-case growth still fits.
 ZIP64_THRESHOLD: Final = 1 << 30
@@ -145,6 +147,7 @@ class Deflating:
     compresslevel: int
     workers: int | None  # None: every core this process may use
     store: DeflatedStore | None
+    stop: threading.Event  # set once the zip is no longer wanted: workers stop at their next entry
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -214,12 +217,12 @@ def zip_writing(
     if not 0 <= compresslevel <= 9:
         msg = f"compresslevel must be 0-9, not {compresslevel}"
         raise ValueError(msg)
-    deflating = Deflating(compresslevel=compresslevel, workers=workers, store=store)
+    stop = threading.Event()
+    deflating = Deflating(compresslevel=compresslevel, workers=workers, store=store, stop=stop)
     entries = _sorted_entries(files)
     date_time = zip_timestamp() if timestamp is None else timestamp
     replaced = masked_requirements(entries)
     temporary = _temporary_next_to(destination)
-    stop = threading.Event()
 
     def finish() -> Artifact:
         digest, size = writing.result()
@@ -229,9 +232,7 @@ def zip_writing(
         return Artifact(path=destination, file_count=len(entries), size=size, sha256=digest)
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="funcpub-zip") as writer:
-        writing = writer.submit(
-            _write_archive, temporary, entries, replaced, date_time, deflating, stop=stop
-        )
+        writing = writer.submit(_write_archive, temporary, entries, replaced, date_time, deflating)
         try:
             yield finish
         except KeyboardInterrupt:  # Ctrl-C (or SIGTERM): never leave a partial zip behind
@@ -270,17 +271,18 @@ def masked_requirements(entries: Sequence[IncludedFile]) -> dict[str, bytes]:
     top = next((entry for entry in entries if entry.relpath == REQUIREMENTS), None)
     if top is None:
         return {}
-    # Requirements files are the app's own: the thousands of built dependencies never are.
-    app_files = (entry for entry in entries if not entry.relpath.startswith(BUILT_PREFIX))
-    by_source = {os.path.realpath(entry.source): entry for entry in app_files}
+    # The file and its -r / -c includes, found among the app's files (the built dependencies
+    # never are) by their real paths, as entries' sources are.
+    wanted = {os.path.realpath(path) for path in scan_requirements(top.source).files}
     masked: dict[str, bytes] = {}
-    for path in scan_requirements(top.source).files:  # the file and its -r / -c includes
-        entry = by_source.get(os.path.realpath(path))
+    for entry in entries:
+        if entry.relpath.startswith(BUILT_PREFIX) or str(entry.source) not in wanted:
+            continue
         try:
-            text = entry.source.read_bytes().decode("utf-8-sig") if entry else ""
+            text = entry.source.read_bytes().decode("utf-8-sig")
         except (OSError, UnicodeDecodeError):  # validation reports it; copied as is
             continue
-        if entry is not None and (safe := mask_credentials(text)) != text:
+        if (safe := mask_credentials(text)) != text:
             masked[entry.relpath] = safe.encode("utf-8")
     return masked
 
@@ -291,13 +293,11 @@ def _write_archive(
     replaced: Mapping[str, bytes],
     date_time: Timestamp,
     deflating: Deflating,
-    *,
-    stop: threading.Event,
 ) -> tuple[str, int]:
     """Write the zip to `path`; return its SHA-256 and size."""
     try:
         with path.open("wb") as stream:
-            archive = _HashedStream(stream, stop)
+            archive = _HashedStream(stream, deflating.stop)
             _write_entries(archive, entries, replaced, date_time, deflating)
         path.chmod(ARTIFACT_MODE)
     except OSError as exc:
@@ -307,6 +307,11 @@ def _write_archive(
 
 class _StoppedError(Exception):
     """The zip is no longer wanted (see `zip_writing`)."""
+
+
+def _check_not_stopped(stop: threading.Event) -> None:
+    if stop.is_set():
+        raise _StoppedError
 
 
 class _HashedStream:
@@ -321,8 +326,7 @@ class _HashedStream:
 
     def write(self, data: bytes | memoryview) -> int:
         """Write and hash `data`."""
-        if self._stop.is_set():
-            raise _StoppedError
+        _check_not_stopped(self._stop)
         self._digest.update(data)
         self._size += len(data)
         return self._stream.write(data)
@@ -460,49 +464,111 @@ def _deflated(
 ) -> Generator[tuple[IncludedFile, Deflated], None, None]:
     """Each entry's deflated data, in order, while the next ones deflate on other threads.
 
-    At most `IN_FLIGHT_PER_WORKER` entries per worker wait, each holding up to `SPOOL_LIMIT`
-    bytes in memory (the rest spills to a temporary file), so memory stays bounded.
+    Small entries go to the workers in batches (`_batches`): a task per file of a few hundred
+    bytes cost more in thread hand-offs than its deflating. At most `IN_FLIGHT_PER_WORKER`
+    batches per worker wait, each holding up to `BATCH_BYTES` of small entries or one entry
+    whose deflated data over `SPOOL_LIMIT` spills to a temporary file, so memory stays bounded.
     """
     workers = deflating.workers or default_workers()
     level, store = deflating.compresslevel, deflating.store
-    window: deque[tuple[IncludedFile, Future[Deflated]]] = deque()
+    window: deque[tuple[list[IncludedFile], Future[list[Deflated]]]] = deque()
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="funcpub-deflate") as pool:
         try:
-            for entry in entries:
-                window.append(
-                    (entry, _start(pool, entry, replaced.get(entry.relpath), store, level))
-                )
+            for batch, stored in _batches(entries, replaced, store, level):
+                window.append((batch, _start(pool, batch, stored, replaced, deflating)))
                 if len(window) > workers * IN_FLIGHT_PER_WORKER:
-                    entry_done, future = window.popleft()
-                    yield entry_done, future.result()
+                    yield from _in_order(*window.popleft())
             while window:
-                entry_done, future = window.popleft()
-                yield entry_done, future.result()
+                yield from _in_order(*window.popleft())
         finally:
             _discard(window)
 
 
-def _start(
-    pool: ThreadPoolExecutor,
-    entry: IncludedFile,
-    content: bytes | None,
+def _batches(
+    entries: list[IncludedFile],
+    replaced: Mapping[str, bytes],
     store: DeflatedStore | None,
     level: int,
-) -> Future[Deflated]:
-    stored = store.find(entry, level) if store is not None and content is None else None
+) -> Iterator[tuple[list[IncludedFile], Deflated | None]]:
+    """The entries in order, in groups a worker deflates in one task: consecutive small ones
+    up to `BATCH_BYTES` or `BATCH_ENTRIES`, a large one alone; and, alone too, each entry the
+    store has deflated already (with its data)."""
+    batch: list[IncludedFile] = []
+    size = 0
+    for entry in entries:
+        content = replaced.get(entry.relpath)
+        stored = store.find(entry, level) if store is not None and content is None else None
+        if stored is None and entry.size < BATCH_BYTES:
+            batch.append(entry)
+            size += entry.size
+            if size >= BATCH_BYTES or len(batch) >= BATCH_ENTRIES:
+                yield batch, None
+                batch, size = [], 0
+            continue
+        if batch:
+            yield batch, None
+            batch, size = [], 0
+        yield [entry], stored
+    if batch:
+        yield batch, None
+
+
+def _start(
+    pool: ThreadPoolExecutor,
+    batch: list[IncludedFile],
+    stored: Deflated | None,
+    replaced: Mapping[str, bytes],
+    deflating: Deflating,
+) -> Future[list[Deflated]]:
     if stored is None:
-        return pool.submit(deflate, entry, content, level)
-    ready: Future[Deflated] = Future()
-    ready.set_result(stored)
+        contents = [replaced.get(entry.relpath) for entry in batch]
+        level, stop = deflating.compresslevel, deflating.stop
+        return pool.submit(_deflate_all, batch, contents, level, stop)
+    ready: Future[list[Deflated]] = Future()
+    ready.set_result([stored])
     return ready
 
 
-def _discard(window: Iterable[tuple[IncludedFile, Future[Deflated]]]) -> None:
+def _deflate_all(
+    batch: list[IncludedFile], contents: list[bytes | None], level: int, stop: threading.Event
+) -> list[Deflated]:
+    """`deflate` each entry of `batch` until `stop` is set; none left open if one fails."""
+    done: list[Deflated] = []
+    try:
+        for entry, content in zip(batch, contents, strict=True):
+            _check_not_stopped(stop)
+            done.append(deflate(entry, content, level))
+    except BaseException:
+        _close(done)
+        raise
+    return done
+
+
+def _in_order(
+    batch: list[IncludedFile], future: Future[list[Deflated]]
+) -> Iterator[tuple[IncludedFile, Deflated]]:
+    """A batch's entries with their data; what was not taken is closed if the writer stops."""
+    deflated = future.result()
+    taken = 0
+    try:
+        for pair in zip(batch, deflated, strict=True):
+            taken += 1
+            yield pair
+    finally:
+        _close(deflated[taken:])
+
+
+def _discard(window: Iterable[tuple[list[IncludedFile], Future[list[Deflated]]]]) -> None:
     """After a failure: cancel what has not started, free what finished."""
-    for _entry, future in window:
+    for _batch, future in window:
         if future.cancel() or future.exception() is not None:
             continue
-        future.result().payload.close()
+        _close(future.result())
+
+
+def _close(deflated: Iterable[Deflated]) -> None:
+    for item in deflated:
+        item.payload.close()
 
 
 def default_workers() -> int:
@@ -540,15 +606,24 @@ def _zip_info(entry: IncludedFile, date_time: Timestamp) -> zipfile.ZipInfo:
 
 
 def _chunks(entry: IncludedFile) -> Iterator[bytes]:
-    """One source in chunks; it must still have the size it had when it was selected."""
+    """One source in chunks; it must still have the size it had when it was selected.
+
+    Reads are sized to the file, and one byte more to notice it grew (a 1 MiB read of a small
+    file allocates, and maps, 1 MiB), and a shorter read is its end: with thousands of small
+    files, each system call counts.
+    """
     copied = 0
     try:
-        with entry.source.open("rb") as source:
-            while chunk := source.read(CHUNK_SIZE):
+        with entry.source.open("rb", buffering=0) as source:
+            while True:
+                wanted = min(CHUNK_SIZE, entry.size - copied + 1)
+                chunk = source.read(wanted)
                 copied += len(chunk)
-                if copied > entry.size:
+                if not chunk or copied > entry.size:
                     break
                 yield chunk
+                if len(chunk) < wanted:
+                    break
     except OSError as exc:
         msg = f"Cannot pack {entry.relpath} ({entry.source}): {exc.strerror}"
         raise BuildError(msg, hint="Check the file is readable and there is disk space.") from None

@@ -150,22 +150,27 @@ def test_index_credentials_never_reach_the_package(
 ) -> None:
     app = copy_app(HELLO, tmp_path / "app")
     (app / "more.txt").write_text("pkg @ git+https://ghp_tokentoken@github.com/o/r\n", "utf-8")
+    (app / "config").mkdir()  # an include reached through a link: found by its real path
+    (app / "config" / "extra.txt").write_text("-i https://u:linkedpw@h/simple\n", "utf-8")
+    (app / "linked").symlink_to("config", target_is_directory=True)
     (app / "requirements.txt").write_text(
         "--extra-index-url https://user:hunter2@pkgs.invalid/simple  # or ${TOKEN}\n"
         "--index-url https://user:${INDEX_TOKEN}@pkgs.invalid/simple\n"
-        "-r more.txt\nazure-functions\n",
+        "-r more.txt\n-r linked/extra.txt\nazure-functions\n",
         encoding="utf-8",
     )
     outcome = invoke(capsys, "pack", str(app), "--build", "none", "-o", str(tmp_path / "a.zip"))
     assert outcome.code == 0, outcome.text
-    assert outcome.text.count("FP209") == 2
+    assert outcome.text.count("FP209") == 3  # one warning per file
     contents = zip_contents(tmp_path / "a.zip")
     assert contents["requirements.txt"].decode() == (
         "--extra-index-url https://user:***@pkgs.invalid/simple  # or ${TOKEN}\n"
         "--index-url https://user:${INDEX_TOKEN}@pkgs.invalid/simple\n"
-        "-r more.txt\nazure-functions\n"
+        "-r more.txt\n-r linked/extra.txt\nazure-functions\n"
     )
     assert contents["more.txt"] == b"pkg @ git+https://***@github.com/o/r\n"
+    assert contents["linked/extra.txt"] == contents["config/extra.txt"]
+    assert contents["config/extra.txt"] == b"-i https://u:***@h/simple\n"
     assert b"hunter2" not in b"".join(contents.values())
     assert "hunter2" not in outcome.text and "ghp_tokentoken" not in outcome.text
 

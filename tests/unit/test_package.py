@@ -12,7 +12,7 @@ import time
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import pytest
 from zlib_ng import zlib_ng
@@ -475,11 +475,36 @@ def zipfile_reference(
 
 
 def big_tree(root: Path) -> None:
-    """Files of many sizes: empty, tiny, over the 1 MiB chunk and the in-memory spool."""
+    """Files of many sizes: empty, tiny, over the 1 MiB chunk and the in-memory spool, and on
+    both sides of a deflate batch's limits (`BATCH_ENTRIES` files, `BATCH_BYTES`)."""
     tree = {f"pkg/m{i:03}.py": (f"VALUE = {i}\n" * (i * 37)).encode() for i in range(120)}
+    tree |= {f"tiny/t{i:03}.txt": f"{i}\n".encode() for i in range(package.BATCH_ENTRIES + 44)}
     tree["pkg/empty.py"] = b""
     tree["pkg/big.bin"] = os.urandom(1 << 20) + b"z" * (3 << 20)
+    tree["pkg/batch_limit.bin"] = os.urandom(package.BATCH_BYTES)
+    tree["pkg/batch_limit_less_one.bin"] = os.urandom(package.BATCH_BYTES - 1)
     make_tree(root, tree)
+
+
+def test_small_files_are_deflated_in_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_tree(tmp_path / "app", {f"t/f{i:04}.txt": b"x" * 100 for i in range(1000)})
+    make_tree(tmp_path / "app", {"big.bin": b"y" * package.BATCH_BYTES})
+    tasks: list[int] = []
+    real = package._deflate_all
+
+    def counted(batch: list[IncludedFile], *args: Any) -> list[package.Deflated]:
+        tasks.append(len(batch))
+        return real(batch, *args)
+
+    monkeypatch.setattr(package, "_deflate_all", counted)
+    files = included(tmp_path / "app")
+    artifact = write_zip(files, tmp_path / "app.zip", workers=2)
+    assert sorted(tasks) == [1, 232, *[package.BATCH_ENTRIES] * 3]  # big.bin goes alone
+    with zipfile.ZipFile(artifact.path) as archive:
+        assert archive.testzip() is None
+        assert len(archive.namelist()) == 1001
 
 
 @pytest.fixture
