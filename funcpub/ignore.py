@@ -64,7 +64,7 @@ def _pattern_lines(text: str) -> tuple[str, ...]:
 BUILTIN_EXCLUDES: Final[tuple[str, ...]] = _pattern_lines(read_text("funcignore.default"))
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, slots=True)
 class IncludedFile:
     """One file of the package."""
 
