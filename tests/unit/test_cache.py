@@ -7,7 +7,7 @@ import zipfile
 from collections.abc import Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pytest
 
@@ -266,22 +266,31 @@ class Served:
         monkeypatch.setattr(DeflatedEntries, "find", counted_find)
 
 
+DATE: Final = (2024, 5, 6, 7, 8, 10)
+
+
 def pack_with_store(files: Sequence[IncludedFile], zip_path: Path, folder: Path) -> str:
     with closing(DeflatedEntries(folder)) as store:
-        return write_zip(files, zip_path, timestamp=(2024, 5, 6, 7, 8, 10), store=store).sha256
+        return write_zip(files, zip_path, timestamp=DATE, store=store).sha256
+
+
+def filled_entry(tmp_path: Path) -> tuple[Path, tuple[IncludedFile, ...]]:
+    """A cached tree, and its files, whose entries a first pack kept."""
+    folder = tmp_path / "entry"
+    files = cached_tree(folder)
+    pack_with_store(files, tmp_path / "fill.zip", folder)
+    return folder, files
 
 
 def test_the_kept_tree_is_copied_as_one_run_wherever_it_lands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "entry"
-    files = cached_tree(folder)
-    pack_with_store(files, tmp_path / "fill.zip", folder)  # keeps the tree's entries
+    folder, files = filled_entry(tmp_path)
     served = Served(monkeypatch)
     for extra in ("zz_after.py", ".config.json"):  # an app file after the run, one before it
         (folder / extra).write_text("A = 1\n", encoding="utf-8")
         files = select_files(folder, ship_python_packages=True, funcignore=[]).included
-        cold = write_zip(files, tmp_path / "cold.zip", timestamp=(2024, 5, 6, 7, 8, 10))
+        cold = write_zip(files, tmp_path / "cold.zip", timestamp=DATE)
         assert pack_with_store(files, tmp_path / "warm.zip", folder) == cold.sha256
     assert files[0].relpath == ".config.json"
     assert (served.runs, served.found) == (2, 0)
@@ -293,9 +302,7 @@ def test_the_kept_tree_is_copied_as_one_run_wherever_it_lands(
 def test_kept_central_records_serve_a_run_that_starts_the_archive(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "entry"
-    files = cached_tree(folder)
-    pack_with_store(files, tmp_path / "fill.zip", folder)
+    folder, files = filled_entry(tmp_path)
     computed: list[int] = []
     real = package.central_records
 
@@ -304,13 +311,13 @@ def test_kept_central_records_serve_a_run_that_starts_the_archive(
         return real(*args, start=start)
 
     monkeypatch.setattr(package, "central_records", counted)
-    cold = write_zip(files, tmp_path / "cold.zip", timestamp=(2024, 5, 6, 7, 8, 10))
+    cold = write_zip(files, tmp_path / "cold.zip", timestamp=DATE)
     assert pack_with_store(files, tmp_path / "warm.zip", folder) == cold.sha256
     assert computed == []  # the kept records, as they are
     executable = tuple(
         dataclasses.replace(item, executable=item.relpath.endswith("/m3.py")) for item in files
     )
-    cold_executable = write_zip(executable, tmp_path / "x.zip", timestamp=(2024, 5, 6, 7, 8, 10))
+    cold_executable = write_zip(executable, tmp_path / "x.zip", timestamp=DATE)
     assert pack_with_store(executable, tmp_path / "warm.zip", folder) == cold_executable.sha256
     assert computed == [0]  # a mode the kept records do not have: made again
     central = next((folder / "deflated").glob("*.central"))
@@ -322,9 +329,7 @@ def test_kept_central_records_serve_a_run_that_starts_the_archive(
 def test_another_date_or_a_changed_file_copies_entry_by_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    folder = tmp_path / "entry"
-    files = cached_tree(folder)
-    pack_with_store(files, tmp_path / "fill.zip", folder)
+    folder, files = filled_entry(tmp_path)
     served = Served(monkeypatch)
     with closing(DeflatedEntries(folder)) as store:
         other_date = write_zip(
@@ -338,7 +343,7 @@ def test_another_date_or_a_changed_file_copies_entry_by_entry(
     changed = folder / ".python_packages" / "lib" / "site-packages" / "dep" / "m7.py"
     changed.write_text("X = 'changed'\n", encoding="utf-8")
     files = select_files(folder, ship_python_packages=True, funcignore=[]).included
-    cold = write_zip(files, tmp_path / "cold.zip", timestamp=(2024, 5, 6, 7, 8, 10))
+    cold = write_zip(files, tmp_path / "cold.zip", timestamp=DATE)
     assert pack_with_store(files, tmp_path / "warm.zip", folder) == cold.sha256
     assert (served.runs, served.found) == (0, 79)  # 39 unchanged files from the store
 
