@@ -610,8 +610,9 @@ def _chunks(entry: IncludedFile) -> Iterator[memoryview]:
     sized to the file: a fresh 1 MiB buffer per read cost a 3 GiB file seconds of page faults);
     it must still have the size it had when it was selected.
 
-    Reads ask for one byte more than is left, to notice a file that grew, and a shorter read is
-    its end: with thousands of small files, each system call counts.
+    Reads ask for one byte more than is left, to notice a file that grew, and a read that
+    brought the rest and no more is its end: with thousands of small files, each system call
+    counts.
     """
     buffer = memoryview(bytearray(min(CHUNK_SIZE, entry.size + 1)))
     copied = 0
@@ -624,8 +625,8 @@ def _chunks(entry: IncludedFile) -> Iterator[memoryview]:
                 if not count or copied > entry.size:
                     break
                 yield buffer[:count]
-                if count < wanted:
-                    break
+                if copied == entry.size and count < wanted:
+                    break  # one byte more than was left was asked for: this is the end
     except OSError as exc:
         msg = f"Cannot pack {entry.relpath} ({entry.source}): {exc.strerror}"
         raise BuildError(msg, hint="Check the file is readable and there is disk space.") from None
