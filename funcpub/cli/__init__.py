@@ -53,8 +53,8 @@ def main_options(
 def cli_app(argv: Sequence[str] = ()) -> typer.Typer:
     """The `funcpub` app with the command `argv` names, or with all of them when it names none
     (help, completion) or one that does not exist (so typer answers "did you mean")."""
-    name = next((arg for arg in argv if not arg.startswith("-")), "")
-    names = [name] if name in COMMANDS else list(COMMANDS)
+    name = _command_named(argv)
+    names = [name] if name is not None else list(COMMANDS)
     app = typer.Typer(
         name="funcpub",
         help="Package and publish Azure Functions Python apps.",
@@ -71,6 +71,17 @@ def cli_app(argv: Sequence[str] = ()) -> typer.Typer:
         else:
             app.command(command)(target)
     return app
+
+
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The command `argv` runs; None when help is asked for before any (`funcpub --help pack`
+    lists every command) or its first word is no command."""
+    for arg in argv:
+        if arg == "--help":
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
 
 
 def run(argv: Sequence[str]) -> int:

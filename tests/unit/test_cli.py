@@ -374,3 +374,13 @@ def test_pack_sets_the_package_hash_as_a_pipeline_output(
     assert code == 0
     digest = hashlib.sha256(destination.read_bytes()).hexdigest()
     assert f"##vso[task.setvariable variable=funcpubPackageSha256;isoutput=true]{digest}" in err
+
+
+def test_help_before_a_command_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = invoke(capsys, "--help", "pack")
+    assert code == 0
+    for command in ("validate", "pack", "publish", "lock", "settings", "emulator", "cache"):
+        assert re.search(rf"│ {command} ", out), command
+    code, out, _ = invoke(capsys, "pack", "--help")
+    assert code == 0
+    assert "--build" in out
