@@ -320,8 +320,8 @@ class DeflatedEntries:
     folder: Path
     _index: _KeptIndex | None = None
     _level: int = -1
-    _adding: list[list[str | int]] = field(default_factory=list)
-    _adding_files: list[IncludedFile] = field(default_factory=list)
+    # entries added to the incoming blob: each with its offset and header length there
+    _adding: list[tuple[IncludedFile, int, int, DeflatedData]] = field(default_factory=list)
     _adding_date: Timestamp | None = None
     _blob: IO[bytes] | None = None  # the incoming blob
     _reading: BufferedReader | None = None  # the kept blob, shared by every read of it
@@ -383,11 +383,7 @@ class DeflatedEntries:
         offset = self._blob.tell()
         self._blob.write(header)
         shutil.copyfileobj(deflated.payload, self._blob, CHUNK)
-        data = deflated.data
-        self._adding.append(
-            [entry.relpath, offset, len(header), data.crc, data.size, data.compress_size]
-        )
-        self._adding_files.append(entry)
+        self._adding.append((entry, offset, len(header), deflated.data))
 
     def save(self) -> None:
         """The pack is complete: put the blob, its central-directory records (for a later run
@@ -397,20 +393,18 @@ class DeflatedEntries:
         self._blob.close()
         self._blob = None
         self._path(self._level, ".bin.tmp").replace(self._path(self._level, ".bin"))
-        central = central_records(
-            self._adding_files,
-            [int(record[1]) for record in self._adding],
-            [_data([int(field) for field in record[1:]]) for record in self._adding],
-            self._adding_date,
-            start=0,
-        )
+        entries, offsets, _, data = zip(*self._adding, strict=True)
+        central = central_records(entries, offsets, data, self._adding_date, start=0)
         central_tmp = self._path(self._level, ".central.tmp")
         central_tmp.write_bytes(central)
         central_tmp.replace(self._path(self._level, ".central"))
         index = {
             "date_time": self._adding_date,
-            "entries": self._adding,
-            "executable": sorted(entry.relpath for entry in self._adding_files if entry.executable),
+            "entries": [
+                [entry.relpath, offset, header_length, item.crc, item.size, item.compress_size]
+                for entry, offset, header_length, item in self._adding
+            ],
+            "executable": sorted(entry.relpath for entry in entries if entry.executable),
             "central_length": len(central),
         }
         _write_json(self._path(self._level, ".json"), index)

@@ -34,7 +34,12 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from funcpub import __version__
-from funcpub.build.installerconfig import config_digest, file_digest
+from funcpub.build.installerconfig import (
+    config_digest,
+    file_digest,
+    pip_find_links,
+    uv_find_links,
+)
 from funcpub.requirements import Entry, logical_lines, scan_requirements
 from funcpub.strategies.base import BuildEnvironment, BuildRequest
 
@@ -185,14 +190,7 @@ def _line_find_links(lines: Iterable[str]) -> list[str]:
 
 def _environ_find_links(environ: Mapping[str, str]) -> list[str]:
     """The locations of `PIP_FIND_LINKS` and `UV_FIND_LINKS`."""
-    return [*environ.get("PIP_FIND_LINKS", "").split(), *uv_find_links(environ)]
-
-
-def uv_find_links(environ: Mapping[str, str]) -> list[str]:
-    """The locations of `UV_FIND_LINKS` (comma-separated; pip's variable is space-separated)."""
-    return list(
-        filter(None, (value.strip() for value in environ.get("UV_FIND_LINKS", "").split(",")))
-    )
+    return [*pip_find_links(environ), *uv_find_links(environ)]
 
 
 def _environ_constraints(environ: Mapping[str, str], root: Path) -> dict[str, str]:

@@ -8,7 +8,7 @@ the user's `~/.config/uv/uv.toml` and the system's `/etc/xdg/uv/uv.toml`, `/etc/
 `UV_NO_CONFIG` turns them all off. Every candidate that exists is hashed (every parent's, not
 only the first: a superset costs at most a needless rebuild); a file's content never leaves
 the digest (it may hold index credentials). Only small files are read and nothing is run, so a
-warm build stays fast.
+warm build stays fast. The find-links locations the installers' variables name are read here too.
 """
 
 from __future__ import annotations
@@ -33,6 +33,18 @@ def config_digest(installer: Installer, *, cwd: Path, environ: Mapping[str, str]
     files = _uv_files(cwd, environ) if installer == "uv" else _pip_files(environ)
     contents = {str(path): digest for path, digest in files if digest is not None}
     return hashlib.sha256(json.dumps(contents, sort_keys=True).encode()).hexdigest()
+
+
+def pip_find_links(environ: Mapping[str, str]) -> list[str]:
+    """The locations of `PIP_FIND_LINKS` (space-separated)."""
+    return environ.get("PIP_FIND_LINKS", "").split()
+
+
+def uv_find_links(environ: Mapping[str, str]) -> list[str]:
+    """The locations of `UV_FIND_LINKS` (comma-separated)."""
+    return list(
+        filter(None, (value.strip() for value in environ.get("UV_FIND_LINKS", "").split(",")))
+    )
 
 
 def _pip_files(environ: Mapping[str, str]) -> Iterator[tuple[Path, str | None]]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Final
 
-from funcpub.build.cachekey import uv_find_links
+from funcpub.build.installerconfig import pip_find_links, uv_find_links
 from funcpub.container.spec import APP
 from funcpub.requirements import (
     INCLUDES,
@@ -152,7 +152,7 @@ def _find_links(value: str, folders: tuple[Path, ...], mapper: _Mapper) -> str:
 
 def _environ_find_links(environ: Mapping[str, str], mapper: _Mapper) -> str:
     """`PIP_FIND_LINKS` (else uv's) for the container: its local locations mapped in."""
-    values = environ.get("PIP_FIND_LINKS", "").split() or uv_find_links(environ)
+    values = pip_find_links(environ) or uv_find_links(environ)
     mapped = (
         value if _is_remote(value) else _find_links(value, (mapper.root,), mapper)
         for value in values
